@@ -1,0 +1,1 @@
+"""Fixture for the harness analysis test."""
