@@ -1,31 +1,357 @@
 //! clap arguments and entry points for `validate`, `report` and `autogroup`.
 //! `main.rs` wires these into the top-level command; keep the signatures stable.
 
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::autogroup::{autogroup, Package, Proposal};
+use super::model::{normalize_name, Groups, LayerKind, PackageList, Plan};
+use super::report;
+use super::resolve::{human_bytes, resolve, DescriptorArg, PackageSizes};
+use super::snippet::layer_tier_snippet;
+use super::validate::{validate, ValidateOptions};
 
 /// Arguments of `pyimage validate`.
 #[derive(Debug, clap::Args)]
-pub struct ValidateArgs {}
+pub struct ValidateArgs {
+    /// The layer plan written by the rules (format: docs/tool.md).
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: PathBuf,
+    /// Layers of the base image; overrides the plan's `base_layers`.
+    #[arg(long, value_name = "N")]
+    pub base_layers: Option<u64>,
+    /// Report a layer count past `max_layers` as a WARNING and exit 0.
+    #[arg(long)]
+    pub limit_as_warning: bool,
+    /// Also write the report text to this file (written even when validation fails).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print nothing on stderr when there is no warning and no error.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Layer descriptors, referenced by index or path from the plan's `layers`.
+    #[arg(value_name = "DESCRIPTOR")]
+    pub descriptors: Vec<PathBuf>,
+}
 
 /// Arguments of `pyimage report`.
 #[derive(Debug, clap::Args)]
-pub struct ReportArgs {}
+pub struct ReportArgs {
+    /// The layer plan (adds group names, kinds, target and tier); optional.
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: Option<PathBuf>,
+    /// Layers of the base image, shown in the totals; overrides the plan's `base_layers`.
+    #[arg(long, value_name = "N")]
+    pub base_layers: Option<u64>,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Layer descriptors in image order (or as the plan references them).
+    #[arg(value_name = "DESCRIPTOR")]
+    pub descriptors: Vec<PathBuf>,
+}
 
 /// Arguments of `pyimage autogroup`.
 #[derive(Debug, clap::Args)]
-pub struct AutogroupArgs {}
+pub struct AutogroupArgs {
+    /// Take packages, sizes and dependencies from a layer plan (sizes from the descriptors).
+    #[arg(long, value_name = "PLAN.json", conflicts_with = "packages")]
+    pub plan: Option<PathBuf>,
+    /// Take packages from a simple list: {"packages": [{"name", "bytes", "deps"}]}.
+    #[arg(long, value_name = "FILE")]
+    pub packages: Option<PathBuf>,
+    /// Layers for pip packages, the squashed layer of the rest included. With --plan the
+    /// default is warn_layers minus base layers minus the plan's other layers.
+    #[arg(long, value_name = "N")]
+    pub budget: Option<u64>,
+    /// Layers of the base image (with --plan); overrides the plan's `base_layers`.
+    #[arg(long, value_name = "N")]
+    pub base_layers: Option<u64>,
+    /// Print JSON instead of the Starlark snippet.
+    #[arg(long)]
+    pub json: bool,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Layer descriptors (with --plan), for package sizes.
+    #[arg(value_name = "DESCRIPTOR")]
+    pub descriptors: Vec<PathBuf>,
+}
+
+/// Writes `text` to `path` through a temporary file in the same directory and a rename,
+/// so no partial output is left behind.
+fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = std::fs::write(&tmp, text.as_bytes()).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match output {
+        Some(p) => write_atomically(p, text),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
 
 /// Runs `pyimage validate`.
-pub fn run_validate(_args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("validate: not implemented yet")
+pub fn run_validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let plan = Plan::load(&args.plan)?;
+    let descriptors = DescriptorArg::load_all(&args.descriptors)?;
+    let layers = resolve(Some(&plan), &args.plan, &descriptors)?;
+    let sizes = PackageSizes::collect(Some(&plan), &descriptors);
+    let outcome = validate(
+        &plan,
+        &layers,
+        &sizes,
+        &ValidateOptions {
+            base_layers: args.base_layers,
+            limit_as_warning: args.limit_as_warning,
+        },
+    );
+    let text = outcome.render();
+    if let Some(out) = &args.output {
+        write_atomically(out, &text)?;
+    }
+    if !(args.quiet && outcome.messages.is_empty()) {
+        let mut err = std::io::stderr().lock();
+        err.write_all(text.as_bytes())?;
+        err.flush()?;
+    }
+    Ok(if outcome.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Runs `pyimage report`.
-pub fn run_report(_args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("report: not implemented yet")
+pub fn run_report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let plan = match &args.plan {
+        Some(p) => Some(Plan::load(p)?),
+        None => None,
+    };
+    let plan_path = args.plan.clone().unwrap_or_default();
+    let descriptors = DescriptorArg::load_all(&args.descriptors)?;
+    let layers = resolve(plan.as_ref(), &plan_path, &descriptors)?;
+    let base = args
+        .base_layers
+        .unwrap_or_else(|| plan.as_ref().map_or(0, |p| p.base_layers));
+    let r = report::build(plan.as_ref(), &layers, base);
+    let text = if args.json {
+        let mut s = serde_json::to_string_pretty(&r)?;
+        s.push('\n');
+        s
+    } else {
+        report::render_text(&r)
+    };
+    emit(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Packages of a plan for autogroup: every pip package of its pip layers, its `deps` and
+/// `package_bytes`, and the descriptors' packages of those layers.
+fn plan_packages(
+    plan: &Plan,
+    plan_path: &Path,
+    descriptors: &[DescriptorArg],
+) -> anyhow::Result<Vec<Package>> {
+    let layers = resolve(Some(plan), plan_path, descriptors)?;
+    let sizes = PackageSizes::collect(Some(plan), descriptors);
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for l in &layers {
+        if matches!(
+            l.kind,
+            Some(LayerKind::PipGroup | LayerKind::PipSquashed) | None
+        ) {
+            names.extend(l.packages.iter().cloned());
+        }
+    }
+    for (k, v) in &plan.deps {
+        names.insert(k.clone());
+        names.extend(v.iter().cloned());
+    }
+    names.extend(plan.package_bytes.keys().cloned());
+    Ok(names
+        .into_iter()
+        .map(|n| Package {
+            bytes: sizes.get(&n),
+            deps: plan.deps.get(&n).cloned().unwrap_or_default(),
+            name: n,
+        })
+        .collect())
+}
+
+fn looks_like_label(pattern: &str) -> bool {
+    pattern.starts_with("//") || pattern.starts_with('@') || pattern.starts_with(':')
+}
+
+/// The tier's groups to keep next to the proposal: first-party groups.
+fn kept_groups(plan: &Plan) -> Groups {
+    let first_party: BTreeSet<&str> = plan
+        .layers
+        .iter()
+        .filter(|l| l.kind == LayerKind::FirstParty)
+        .map(|l| l.group.as_str())
+        .collect();
+    Groups(
+        plan.tier_groups()
+            .0
+            .into_iter()
+            .filter(|(name, patterns)| {
+                first_party.contains(name.as_str())
+                    || (!patterns.is_empty() && patterns.iter().all(|p| looks_like_label(p)))
+            })
+            .collect(),
+    )
+}
+
+fn render_proposal(p: &Proposal, packages: &[Package], tier_name: &str, kept: &Groups) -> String {
+    let total: u64 = packages.iter().map(|p| p.bytes).sum();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# pyimage autogroup: {} pip packages ({}), budget {} layers: {} groups{}",
+        packages.len(),
+        human_bytes(total),
+        p.budget,
+        p.groups.len(),
+        if p.squashed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " + the squashed layer ({} packages, {})",
+                p.squashed.len(),
+                human_bytes(p.squashed_bytes)
+            )
+        }
+    );
+    for g in &p.groups {
+        let _ = writeln!(
+            out,
+            "#   {:<24} {:>10}  {}{}",
+            g.name,
+            human_bytes(g.bytes),
+            g.packages.join(", "),
+            if g.roots.len() > 1 {
+                format!("  (shared by {})", g.roots.join(", "))
+            } else {
+                String::new()
+            }
+        );
+    }
+    if !p.squashed.is_empty() {
+        let _ = writeln!(
+            out,
+            "#   {:<24} {:>10}  {}",
+            "(squashed, ungrouped)",
+            human_bytes(p.squashed_bytes),
+            p.squashed.join(", ")
+        );
+    }
+    let mut groups = Groups(
+        p.groups
+            .iter()
+            .map(|g| (g.name.clone(), g.packages.clone()))
+            .collect(),
+    );
+    if !kept.0.is_empty() {
+        let _ = writeln!(
+            out,
+            "# first-party groups of the tier are kept: {}",
+            kept.0
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        groups.0.extend(kept.0.iter().cloned());
+    }
+    out.push_str(&layer_tier_snippet(tier_name, &groups));
+    out
 }
 
 /// Runs `pyimage autogroup`.
-pub fn run_autogroup(_args: &AutogroupArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("autogroup: not implemented yet")
+pub fn run_autogroup(args: &AutogroupArgs) -> anyhow::Result<ExitCode> {
+    let (packages, budget, tier_name, kept) = match (&args.plan, &args.packages) {
+        (Some(plan_path), None) => {
+            let plan = Plan::load(plan_path)?;
+            let descriptors = DescriptorArg::load_all(&args.descriptors)?;
+            let packages = plan_packages(&plan, plan_path, &descriptors)?;
+            let budget = match args.budget {
+                Some(b) => b,
+                None => {
+                    let base = args.base_layers.unwrap_or(plan.base_layers);
+                    let other = plan
+                        .layers
+                        .iter()
+                        .filter(|l| !matches!(l.kind, LayerKind::PipGroup | LayerKind::PipSquashed))
+                        .count() as u64;
+                    let b = plan.thresholds.warn_layers.saturating_sub(base + other);
+                    anyhow::ensure!(
+                        b >= 1,
+                        "{}: warn_layers = {} leaves no layer for pip packages after {base} base and {other} other layers; pass --budget",
+                        plan_path.display(),
+                        plan.thresholds.warn_layers
+                    );
+                    b
+                }
+            };
+            let kept = kept_groups(&plan);
+            (packages, budget, plan.tier.name.clone(), kept)
+        }
+        (None, Some(list_path)) => {
+            anyhow::ensure!(
+                args.descriptors.is_empty(),
+                "DESCRIPTOR arguments need --plan"
+            );
+            let list = PackageList::load(list_path)?;
+            let budget = args
+                .budget
+                .context("--budget N is required with --packages")?;
+            let packages = list
+                .packages
+                .into_iter()
+                .map(|p| Package {
+                    name: normalize_name(&p.name),
+                    bytes: p.bytes,
+                    deps: p.deps,
+                })
+                .collect();
+            (packages, budget, String::new(), Groups::default())
+        }
+        _ => anyhow::bail!("pass --plan PLAN.json [DESCRIPTOR...] or --packages FILE"),
+    };
+    anyhow::ensure!(budget >= 1, "--budget must be at least 1");
+    let proposal = autogroup(&packages, budget);
+    let text = if args.json {
+        let mut s = serde_json::to_string_pretty(&proposal)?;
+        s.push('\n');
+        s
+    } else {
+        render_proposal(&proposal, &packages, &tier_name, &kept)
+    };
+    emit(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
 }

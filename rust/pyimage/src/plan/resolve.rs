@@ -1,0 +1,241 @@
+//! Joins a plan's layers with their descriptors, and shared formatting helpers.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::model::{normalize_name, DescriptorRef, LayerDescriptor, LayerKind, Plan, PlanError};
+
+/// A descriptor argument with the path it was given as.
+#[derive(Debug, Clone)]
+pub struct DescriptorArg {
+    /// Path as given on the command line.
+    pub path: PathBuf,
+    /// Its contents.
+    pub descriptor: LayerDescriptor,
+}
+
+impl DescriptorArg {
+    /// Reads all descriptor arguments, in order.
+    pub fn load_all(paths: &[PathBuf]) -> Result<Vec<DescriptorArg>, PlanError> {
+        paths
+            .iter()
+            .map(|p| {
+                Ok(DescriptorArg {
+                    path: p.clone(),
+                    descriptor: LayerDescriptor::load(p)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One layer of the image with everything known about it.
+#[derive(Debug, Clone)]
+pub struct ResolvedLayer {
+    /// 0-based position among our layers (base layers not counted).
+    pub index: usize,
+    /// Group name.
+    pub group: String,
+    /// Kind, when a plan says it.
+    pub kind: Option<LayerKind>,
+    /// Packages (normalised pip names, or first-party labels).
+    pub packages: Vec<String>,
+    /// The descriptor, when one belongs to the layer.
+    pub descriptor: Option<DescriptorArg>,
+}
+
+impl ResolvedLayer {
+    /// Uncompressed bytes: the descriptor's tar size, else the sum of known package sizes.
+    pub fn bytes(&self, sizes: &PackageSizes) -> u64 {
+        match &self.descriptor {
+            Some(d) => d.descriptor.uncompressed_size,
+            None => self.packages.iter().map(|p| sizes.get(p)).sum(),
+        }
+    }
+}
+
+/// Uncompressed sizes of pip packages, from descriptors and the plan's `package_bytes`.
+#[derive(Debug, Clone, Default)]
+pub struct PackageSizes(pub BTreeMap<String, u64>);
+
+impl PackageSizes {
+    /// Collects sizes: descriptor `packages[].bytes` win over the plan's `package_bytes`.
+    pub fn collect(plan: Option<&Plan>, descriptors: &[DescriptorArg]) -> Self {
+        let mut map = BTreeMap::new();
+        if let Some(plan) = plan {
+            for (k, v) in &plan.package_bytes {
+                map.insert(k.clone(), *v);
+            }
+        }
+        for d in descriptors {
+            for p in &d.descriptor.packages {
+                map.insert(normalize_name(&p.name), p.bytes);
+            }
+        }
+        PackageSizes(map)
+    }
+
+    /// Size of a package, 0 when unknown.
+    pub fn get(&self, name: &str) -> u64 {
+        self.0.get(name).copied().unwrap_or(0)
+    }
+}
+
+fn default_group_name(arg: &DescriptorArg, index: usize) -> String {
+    if let Some(n) = &arg.descriptor.name {
+        if !n.is_empty() {
+            return n.clone();
+        }
+    }
+    let file = arg
+        .path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = file
+        .strip_suffix(".json")
+        .unwrap_or(&file)
+        .trim_end_matches(".descriptor");
+    if stem.is_empty() {
+        format!("layer{index}")
+    } else {
+        stem.to_string()
+    }
+}
+
+/// Lines up the plan's layers with the descriptor arguments (see `docs/tool.md`).
+/// Without a plan, every descriptor is one layer named after its `name` or file.
+pub fn resolve(
+    plan: Option<&Plan>,
+    plan_path: &Path,
+    descriptors: &[DescriptorArg],
+) -> Result<Vec<ResolvedLayer>, PlanError> {
+    let Some(plan) = plan.filter(|p| !p.layers.is_empty()) else {
+        return Ok(descriptors
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let mut packages: Vec<String> = d
+                    .descriptor
+                    .packages
+                    .iter()
+                    .map(|p| normalize_name(&p.name))
+                    .collect();
+                packages.sort();
+                packages.dedup();
+                ResolvedLayer {
+                    index: i,
+                    group: default_group_name(d, i),
+                    kind: None,
+                    packages,
+                    descriptor: Some(d.clone()),
+                }
+            })
+            .collect());
+    };
+    let invalid = |message: String| PlanError::Invalid {
+        path: plan_path.to_owned(),
+        message,
+    };
+    let positional = plan.layers.len() == descriptors.len();
+    let mut used = vec![false; descriptors.len()];
+    let mut out = Vec::with_capacity(plan.layers.len());
+    for (i, layer) in plan.layers.iter().enumerate() {
+        let idx = match &layer.descriptor {
+            Some(DescriptorRef::Index(n)) => {
+                if *n >= descriptors.len() {
+                    return Err(invalid(format!(
+                        "layers[{i}] (group {:?}) refers to descriptor {n}, but only {} descriptors were given",
+                        layer.group,
+                        descriptors.len()
+                    )));
+                }
+                Some(*n)
+            }
+            Some(DescriptorRef::Path(p)) => {
+                let want = Path::new(p);
+                match descriptors.iter().position(|d| d.path == want) {
+                    Some(n) => Some(n),
+                    None => {
+                        return Err(invalid(format!(
+                            "layers[{i}] (group {:?}) refers to descriptor {p:?}, which is not among the DESCRIPTOR arguments",
+                            layer.group
+                        )))
+                    }
+                }
+            }
+            None if positional => Some(i),
+            None if descriptors.is_empty() => None,
+            None => {
+                return Err(invalid(format!(
+                    "layers[{i}] (group {:?}) has no \"descriptor\" and the plan has {} layers but {} descriptors were given; \
+                     set \"descriptor\" to an index or path",
+                    layer.group,
+                    plan.layers.len(),
+                    descriptors.len()
+                )))
+            }
+        };
+        if let Some(n) = idx {
+            if used[n] {
+                return Err(invalid(format!(
+                    "descriptor {} is used by two layers (second: layers[{i}], group {:?})",
+                    descriptors[n].path.display(),
+                    layer.group
+                )));
+            }
+            used[n] = true;
+        }
+        let descriptor = idx.map(|n| descriptors[n].clone());
+        let mut packages = layer.packages.clone();
+        if packages.is_empty() {
+            if let Some(d) = &descriptor {
+                packages = d
+                    .descriptor
+                    .packages
+                    .iter()
+                    .map(|p| normalize_name(&p.name))
+                    .collect();
+            }
+        }
+        packages.sort();
+        packages.dedup();
+        out.push(ResolvedLayer {
+            index: i,
+            group: layer.group.clone(),
+            kind: Some(layer.kind),
+            packages,
+            descriptor,
+        });
+    }
+    Ok(out)
+}
+
+/// Formats a byte count with binary units and one decimal (`0 B`, `812 B`, `1.5 KiB`, `250.3 MiB`).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(250 * 1024 * 1024), "250.0 MiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+}
