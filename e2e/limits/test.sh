@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Ends with a `N passed, N failed` line (read by tools/test-all.sh).
+# Host-side checks of e2e/limits (run by tools/test-all.sh after
+# `bazel test //...`, or by hand: `e2e/limits/test.sh`):
+#   1. //:layers_over_limit (130 one-package groups + app layer) fails the
+#      build in its validation action, naming the 127-layer limit and printing
+#      a paste-ready `layer_tier(groups = {...})` fix;
+#   2. //:layers_warn_only (same tier with limit_as_warning = True) builds;
+#   3. 120 groups build alone but fail with base_layers = 10 (base image
+#      layers count towards the limit).
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+REPO="$(cd "$HERE/../.." && pwd -P)"
+BAZEL="${BAZEL:-$REPO/tools/bazel}"
+cd "$HERE"
+OUT="$HERE/.test-out"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+# Validation must really run (not come from the disk cache), so that its
+# messages are printed on every run.
+FLAGS=(--modify_execution_info='PyImageValidate=+no-cache')
+fails=0 passes=0
+
+step() { printf '\n=== limits: %s\n' "$*"; }
+pass() {
+  printf 'ok   %s\n' "$*"
+  passes=$((passes + 1))
+}
+fail() {
+  printf 'FAIL %s\n' "$*"
+  fails=$((fails + 1))
+}
+
+# expect_failure TARGET LOG PATTERN...: the build fails and LOG matches every
+# (extended, case-insensitive) PATTERN.
+expect_failure() {
+  local target="$1" log="$2" p
+  shift 2
+  if "$BAZEL" build "${FLAGS[@]}" "$target" >"$log" 2>&1; then
+    fail "$target built, but validation should have failed"
+    return
+  fi
+  pass "$target: build failed as expected"
+  for p in "$@"; do
+    if grep -Eiq -- "$p" "$log"; then pass "  message matches /$p/"; else fail "  message lacks /$p/"; fi
+  done
+}
+
+step "130 one-package groups: validation fails at the 127 limit"
+expect_failure //:layers_over_limit "$OUT/over_limit.log" \
+  'ERROR' '127' 'layer_tier\(' 'groups *= *\{' 'validat|PyImageValidate'
+echo "--- validation output (excerpt):"
+grep -E -A12 'ERROR|WARNING' "$OUT/over_limit.log" | head -40
+
+step "limit_as_warning = True: the same layers build"
+if "$BAZEL" build "${FLAGS[@]}" //:layers_warn_only >"$OUT/warn_only.log" 2>&1; then
+  pass "//:layers_warn_only built"
+  if grep -Eiq 'WARNING.*(127|limit)|(127|limit).*WARNING' "$OUT/warn_only.log"; then
+    pass "  build printed the limit warning"
+  else
+    fail "  no limit warning printed"
+  fi
+else
+  fail "//:layers_warn_only failed"
+  tail -30 "$OUT/warn_only.log"
+fi
+
+step "base image layers count: 120 groups pass alone, fail on 10 base layers"
+if "$BAZEL" build "${FLAGS[@]}" //:layers_120_groups >"$OUT/120.log" 2>&1; then
+  pass "//:layers_120_groups built"
+else
+  fail "//:layers_120_groups failed"
+  tail -30 "$OUT/120.log"
+fi
+expect_failure //:layers_120_groups_on_10_base_layers "$OUT/120_base10.log" 'ERROR' '127'
+
+[ "$fails" -eq 0 ] || echo "(logs in $OUT)"
+printf '\n%d passed, %d failed\n' "$passes" "$fails"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Host-side checks of e2e/sharing that need more than one Bazel invocation
+# (run by tools/test-all.sh after `bazel test //...`, or by hand:
+#  `e2e/sharing/test.sh`). Proves from Bazel's execution log:
+#   1. clean build of the three layer sets: each pip package's PyImageLayer
+#      action ran exactly once (one owner per package, no duplicates across
+#      binaries or configurations);
+#   2. the package layers have identical digests in all three layer sets
+#      (descriptors output group, via tests/shared_digests_test.py);
+#   3. incremental: after editing only apps/app_a.py, the rebuild re-runs only
+#      app_a's app-layer action (plus validation/report), no package action.
+# The edit is undone by a trap (and checked with git at the end).
+# Ends with a `N passed, N failed` line (read by tools/test-all.sh).
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+REPO="$(cd "$HERE/../.." && pwd -P)"
+BAZEL="${BAZEL:-$REPO/tools/bazel}"
+EXECLOG="$REPO/tools/bench_bazel/execlog.py"
+PY="${PYTHON:-python3}"
+cd "$HERE"
+
+# Logs must be readable on the host: put them under the workspace (the
+# harness mounts the checkout at the same path inside its root).
+OUT="$HERE/.test-out"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+# Layer actions never come from the disk cache here: every spawn in the log
+# is a real execution.
+FLAGS=(--modify_execution_info='PyImage.*=+no-cache')
+TARGETS=(//apps:app_a_layers //apps:app_b_layers //apps:app_c_layers)
+
+passed=0 failed=0
+step() { printf '\n=== sharing: %s\n' "$*"; }
+# check NAME CMD...: runs CMD, counts the result.
+check() {
+  local name="$1"
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+    printf 'ok   %s\n' "$name"
+  else
+    failed=$((failed + 1))
+    printf 'FAIL %s\n' "$name"
+  fi
+}
+finish() {
+  printf '\n%d passed, %d failed\n' "$passed" "$failed"
+  [ "$failed" = 0 ]
+  exit $?
+}
+
+step "clean build of three layer sets with an execution log"
+"$BAZEL" clean
+check "clean build of the three layer sets" \
+  "$BAZEL" build "${FLAGS[@]}" --execution_log_json_file="$OUT/clean.json" \
+  "${TARGETS[@]}" //apps:app_a_descriptors //apps:app_b_descriptors //apps:app_c_descriptors
+[ -s "$OUT/clean.json" ] || finish
+"$PY" "$EXECLOG" summary "$OUT/clean.json"
+
+step "each package's PyImageLayer action ran once for all three binaries"
+check "one PyImageLayer action per package (4 packages, 3 binaries)" \
+  "$PY" "$EXECLOG" check-once "$OUT/clean.json" --mnemonic PyImageLayer --external-only --expect-owners 4
+
+step "package layer digests identical across the three layer sets"
+args=(--packages=attrs,colorama,idna,six)
+for app in app_a app_b app_c; do
+  args+=("--set=$app")
+  while IFS= read -r f; do args+=("$f"); done < <(
+    "$BAZEL" cquery --output=files "${FLAGS[@]}" "//apps:${app}_layers" "//apps:${app}_descriptors" 2>/dev/null
+  )
+done
+# cquery prints paths relative to the execution root; bazel-out/ is reachable
+# through the workspace's convenience symlink.
+for i in "${!args[@]}"; do
+  case "${args[$i]}" in bazel-out/*) args[i]="$HERE/${args[$i]}" ;; esac
+done
+check "package layer digests identical across the three layer sets" \
+  "$PY" "$HERE/tests/shared_digests_test.py" "${args[@]}"
+
+step "incremental: edit only first-party app code, rebuild"
+SRC="$HERE/apps/app_a.py"
+BACKUP="$OUT/app_a.py.orig"
+cp -p "$SRC" "$BACKUP"
+restore() { if [ -f "$BACKUP" ]; then cp -p "$BACKUP" "$SRC"; fi; }
+trap restore EXIT
+sed -i 's/who="app_a"/who="app_a (edited by e2e\/sharing\/test.sh)"/' "$SRC"
+check "the edit changed apps/app_a.py" bash -c '! cmp -s "$1" "$2"' _ "$SRC" "$BACKUP"
+check "incremental build after the edit" \
+  "$BAZEL" build "${FLAGS[@]}" --execution_log_json_file="$OUT/incremental.json" \
+  "${TARGETS[@]}" //apps:app_a_descriptors //apps:app_b_descriptors //apps:app_c_descriptors
+"$PY" "$EXECLOG" summary "$OUT/incremental.json"
+# Allowed: the app layer of app_a (declared in //apps), validation and report
+# actions. Required: exactly one layer action, in //apps. No package action.
+check "only app_a's app layer (+ validation/report) re-ran" \
+  "$PY" "$EXECLOG" check-only "$OUT/incremental.json" \
+  --allow 'PyImageLayer:^apps$' \
+  --allow 'PyImage(Validate|Report|Plan|Descriptor)[A-Za-z]*' \
+  --exactly 'PyImageLayer:^apps$=1' \
+  --exactly 'PyImageLayer:^external/=0' \
+  --exactly 'PyImageMerge:^external/=0'
+
+restore
+trap - EXIT
+rm -f "$BACKUP"
+if command -v git >/dev/null && git -C "$REPO" rev-parse >/dev/null 2>&1; then
+  check "apps/app_a.py restored" git -C "$REPO" diff --quiet -- "$SRC"
+fi
+finish
