@@ -1,0 +1,577 @@
+//! The output pipeline: the tar stream is cut into chunks that are hashed (diff_id) and
+//! compressed on other threads, so reading sources, hashing and compressing overlap.
+//!
+//! Output bytes never depend on the number of threads:
+//! * gzip: the stream is cut into fixed 128 KiB blocks; each is deflated independently (raw
+//!   deflate, the previous block's last 32 KiB as preset dictionary, ended with a sync flush),
+//!   as pigz does. The blocks are joined into one gzip member closed by an empty final block
+//!   (`03 00`), the combined CRC-32 and the length. Header: no flags, mtime 0, XFL 0, OS 255.
+//! * zstd: libzstd's multi-threaded mode with at least one worker (its output does not depend
+//!   on the worker count), a pinned job size of 8 MiB, content checksum on.
+//! * the end-of-archive blocks go into their own gzip member / zstd frame (constant bytes).
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use flate2::{Compress, Crc, FlushCompress, Status};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::tarfmt::EOA_LEN;
+
+/// Size of one independently compressed gzip block (part of the byte format).
+pub const GZIP_BLOCK: usize = 128 * 1024;
+/// Preset dictionary carried from one gzip block to the next.
+pub const GZIP_DICT: usize = 32 * 1024;
+/// zstd job size when compressing with worker threads (part of the byte format).
+pub const ZSTD_JOB_SIZE: u32 = 8 * 1024 * 1024;
+/// Chunk size of the pipeline for `none` and `zstd` (does not affect the bytes).
+const CHUNK: usize = 1024 * 1024;
+/// The gzip member header we write: no flags, mtime 0, XFL 0, OS 255 (unknown).
+pub const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+/// An empty final deflate block with fixed Huffman codes (closes a sync-flushed stream).
+const DEFLATE_FINAL_EMPTY: [u8; 2] = [0x03, 0x00];
+/// zstd level used for the constant end-of-archive frame.
+const ZSTD_EOA_LEVEL: i32 = 3;
+/// deflate level used for the constant end-of-archive member.
+const GZIP_EOA_LEVEL: u32 = 9;
+
+/// Compression of a layer blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// Plain tar.
+    None,
+    /// gzip (deflate), parallel, pigz-style blocks.
+    Gzip,
+    /// Zstandard.
+    Zstd,
+}
+
+impl Compression {
+    /// The OCI media type of a layer with this compression.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Compression::None => "application/vnd.oci.image.layer.v1.tar",
+            Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+            Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+        }
+    }
+
+    /// The name used on the command line and in descriptors.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// Default level: gzip 6, zstd 3.
+    pub fn default_level(self) -> i32 {
+        match self {
+            Compression::None => 0,
+            Compression::Gzip => 6,
+            Compression::Zstd => 3,
+        }
+    }
+
+    /// Checks a level for this compression.
+    pub fn check_level(self, level: i32) -> Result<()> {
+        let ok = match self {
+            Compression::None => true,
+            Compression::Gzip => (0..=9).contains(&level),
+            Compression::Zstd => (1..=19).contains(&level),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Invalid(format!(
+                "--level {level} is out of range for {} (gzip: 0-9, zstd: 1-19)",
+                self.name()
+            )))
+        }
+    }
+
+    /// The bytes that end a blob of this compression: the end-of-archive blocks in their own
+    /// member/frame. Constant for a given compression (independent of the level).
+    pub fn eoa_bytes(self) -> Vec<u8> {
+        let zeros = [0u8; EOA_LEN];
+        match self {
+            Compression::None => zeros.to_vec(),
+            Compression::Gzip => {
+                let mut c = Compress::new(flate2::Compression::new(GZIP_EOA_LEVEL), false);
+                let mut out = Vec::with_capacity(64);
+                out.extend_from_slice(&GZIP_HEADER);
+                let mut body = Vec::with_capacity(256);
+                loop {
+                    let consumed = c.total_in() as usize;
+                    let st = c
+                        .compress_vec(&zeros[consumed..], &mut body, FlushCompress::Finish)
+                        .expect("deflate of constant data");
+                    if st == Status::StreamEnd {
+                        break;
+                    }
+                    body.reserve(256);
+                }
+                out.extend_from_slice(&body);
+                let mut crc = Crc::new();
+                crc.update(&zeros);
+                out.extend_from_slice(&crc.sum().to_le_bytes());
+                out.extend_from_slice(&(EOA_LEN as u32).to_le_bytes());
+                out
+            }
+            Compression::Zstd => {
+                zstd::bulk::compress(&zeros, ZSTD_EOA_LEVEL).expect("zstd of constant data")
+            }
+        }
+    }
+}
+
+/// What the pipeline produced.
+#[derive(Debug, Clone)]
+pub struct StreamSummary {
+    /// sha256 of the blob.
+    pub digest: [u8; 32],
+    /// Blob size.
+    pub size: u64,
+    /// sha256 of the uncompressed tar (end-of-archive included).
+    pub diff_id: [u8; 32],
+    /// Uncompressed tar size (end-of-archive included).
+    pub uncompressed_size: u64,
+    /// Offset of the end-of-archive member in the blob.
+    pub eoa_offset: u64,
+}
+
+/// A writer that hashes and counts what passes through.
+#[derive(Debug)]
+pub struct HashWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    count: u64,
+    path: PathBuf,
+}
+
+impl<W: Write> HashWriter<W> {
+    /// Wraps `inner`; `path` is used in error messages.
+    pub fn new(inner: W, path: PathBuf) -> Self {
+        HashWriter {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+            path,
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Writes everything, with the path in the error.
+    pub fn put(&mut self, buf: &[u8]) -> Result<()> {
+        self.write_all(buf).map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Flushes and returns (inner, digest, count).
+    pub fn finish(mut self) -> Result<(W, [u8; 32], u64)> {
+        self.inner.flush().map_err(|e| Error::io(&self.path, e))?;
+        Ok((self.inner, self.hasher.finalize().into(), self.count))
+    }
+}
+
+impl<W: Write> Write for HashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+type Chunk = Arc<Vec<u8>>;
+type WriterResult = Result<(File, [u8; 32], u64, u64)>; // file, digest, size, eoa_offset
+
+enum Backend {
+    None,
+    Gzip {
+        jobs: Vec<SyncSender<(Chunk, Option<Chunk>)>>,
+        workers: Vec<JoinHandle<()>>,
+        prev: Option<Chunk>,
+        index: usize,
+    },
+    Zstd {
+        tx: SyncSender<Chunk>,
+    },
+}
+
+/// Streams a tar body into a compressed blob on worker threads.
+pub struct LayerStream {
+    compression: Compression,
+    chunk_size: usize,
+    buf: Vec<u8>,
+    fill: usize,
+    uncompressed: u64,
+    backend: Backend,
+    diff_tx: Option<SyncSender<Chunk>>,
+    diff_h: Option<JoinHandle<Sha256>>,
+    writer: Option<JoinHandle<WriterResult>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for LayerStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LayerStream")
+            .field("compression", &self.compression)
+            .field("uncompressed", &self.uncompressed)
+            .finish_non_exhaustive()
+    }
+}
+
+fn deflate_block(c: &mut Compress, dict: Option<&[u8]>, block: &[u8], out: &mut Vec<u8>) {
+    c.reset();
+    if let Some(d) = dict {
+        let d = &d[d.len().saturating_sub(GZIP_DICT)..];
+        c.set_dictionary(d).expect("deflate dictionary");
+    }
+    out.clear();
+    out.reserve(block.len() + block.len() / 8 + 64);
+    let start = c.total_in();
+    loop {
+        let consumed = (c.total_in() - start) as usize;
+        c.compress_vec(&block[consumed..], out, FlushCompress::Sync)
+            .expect("deflate");
+        let consumed = (c.total_in() - start) as usize;
+        if consumed == block.len() && out.len() < out.capacity() {
+            break;
+        }
+        out.reserve(64 * 1024);
+    }
+}
+
+impl LayerStream {
+    /// Starts the pipeline writing into `out` (already created; `path` is for messages).
+    pub fn new(
+        out: File,
+        path: PathBuf,
+        compression: Compression,
+        level: i32,
+        threads: usize,
+    ) -> Result<Self> {
+        compression.check_level(level)?;
+        let threads = threads.max(1);
+        let chunk_size = if compression == Compression::Gzip {
+            GZIP_BLOCK
+        } else {
+            CHUNK
+        };
+        let mut diff_tx = None;
+        let mut diff_h = None;
+        let (backend, writer) = match compression {
+            Compression::None => {
+                let (tx, rx) = sync_channel::<Chunk>(8);
+                let p = path.clone();
+                let writer = std::thread::spawn(move || -> WriterResult {
+                    let mut w = HashWriter::new(out, p);
+                    for chunk in rx {
+                        w.put(&chunk)?;
+                    }
+                    let eoa = w.count();
+                    w.put(&Compression::None.eoa_bytes())?;
+                    let (f, d, n) = w.finish()?;
+                    Ok((f, d, n, eoa))
+                });
+                // for `none` the blob is the tar: the writer's hash is the diff_id
+                diff_tx = Some(tx);
+                (Backend::None, writer)
+            }
+            Compression::Gzip => {
+                let mut jobs = Vec::new();
+                let mut results: Vec<Receiver<(Vec<u8>, Crc)>> = Vec::new();
+                let mut workers = Vec::new();
+                let lvl = flate2::Compression::new(level as u32);
+                for _ in 0..threads {
+                    let (jtx, jrx) = sync_channel::<(Chunk, Option<Chunk>)>(2);
+                    let (rtx, rrx) = sync_channel::<(Vec<u8>, Crc)>(2);
+                    jobs.push(jtx);
+                    results.push(rrx);
+                    workers.push(std::thread::spawn(move || {
+                        let mut c = Compress::new(lvl, false);
+                        for (block, prev) in jrx {
+                            let mut out = Vec::new();
+                            deflate_block(
+                                &mut c,
+                                prev.as_deref().map(|v| &v[..]),
+                                &block,
+                                &mut out,
+                            );
+                            let mut crc = Crc::new();
+                            crc.update(&block);
+                            if rtx.send((out, crc)).is_err() {
+                                return;
+                            }
+                        }
+                    }));
+                }
+                let p = path.clone();
+                let writer = std::thread::spawn(move || -> WriterResult {
+                    let mut w = HashWriter::new(out, p);
+                    w.put(&GZIP_HEADER)?;
+                    let mut crc = Crc::new();
+                    let mut i = 0usize;
+                    while let Ok((data, c)) = results[i % results.len()].recv() {
+                        w.put(&data)?;
+                        crc.combine(&c);
+                        i += 1;
+                    }
+                    w.put(&DEFLATE_FINAL_EMPTY)?;
+                    w.put(&crc.sum().to_le_bytes())?;
+                    w.put(&crc.amount().to_le_bytes())?;
+                    let eoa = w.count();
+                    w.put(&Compression::Gzip.eoa_bytes())?;
+                    let (f, d, n) = w.finish()?;
+                    Ok((f, d, n, eoa))
+                });
+                (
+                    Backend::Gzip {
+                        jobs,
+                        workers,
+                        prev: None,
+                        index: 0,
+                    },
+                    writer,
+                )
+            }
+            Compression::Zstd => {
+                let (tx, rx) = sync_channel::<Chunk>(4);
+                let p = path.clone();
+                let workers = threads as u32;
+                let writer = std::thread::spawn(move || -> WriterResult {
+                    let hw = HashWriter::new(io::BufWriter::with_capacity(1 << 20, out), p.clone());
+                    let mut enc = zstd::stream::write::Encoder::new(hw, level)
+                        .map_err(|e| Error::io(&p, e))?;
+                    enc.multithread(workers).map_err(|e| Error::io(&p, e))?;
+                    enc.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_SIZE))
+                        .map_err(|e| Error::io(&p, e))?;
+                    enc.include_checksum(true).map_err(|e| Error::io(&p, e))?;
+                    for chunk in rx {
+                        enc.write_all(&chunk).map_err(|e| Error::io(&p, e))?;
+                    }
+                    let mut hw = enc.finish().map_err(|e| Error::io(&p, e))?;
+                    let eoa = hw.count();
+                    hw.put(&Compression::Zstd.eoa_bytes())?;
+                    let (bw, d, n) = hw.finish()?;
+                    let f = bw.into_inner().map_err(|e| Error::io(&p, e.into_error()))?;
+                    Ok((f, d, n, eoa))
+                });
+                (Backend::Zstd { tx }, writer)
+            }
+        };
+        if diff_tx.is_none() {
+            let (tx, rx) = sync_channel::<Chunk>(8);
+            diff_h = Some(std::thread::spawn(move || {
+                let mut h = Sha256::new();
+                for chunk in rx {
+                    h.update(&chunk[..]);
+                }
+                h
+            }));
+            diff_tx = Some(tx);
+        }
+        Ok(LayerStream {
+            compression,
+            chunk_size,
+            buf: vec![0; chunk_size],
+            fill: 0,
+            uncompressed: 0,
+            backend,
+            diff_tx,
+            diff_h,
+            writer: Some(writer),
+            path,
+        })
+    }
+
+    /// Bytes of tar stream written so far.
+    pub fn position(&self) -> u64 {
+        self.uncompressed
+    }
+
+    fn broken(&mut self) -> Error {
+        // a consumer thread stopped: its error is the real one
+        self.shutdown();
+        match self.writer.take().map(|w| w.join()) {
+            Some(Ok(Err(e))) => e,
+            _ => Error::Invalid(format!(
+                "{}: output pipeline stopped unexpectedly",
+                self.path.display()
+            )),
+        }
+    }
+
+    fn shutdown(&mut self) {
+        self.backend = Backend::None;
+        self.diff_tx = None;
+        if let Some(h) = self.diff_h.take() {
+            let _ = h.join();
+        }
+    }
+
+    fn dispatch(&mut self) -> Result<()> {
+        if self.fill == 0 {
+            return Ok(());
+        }
+        let data = self.buf[..self.fill].to_vec();
+        self.fill = 0;
+        let chunk: Chunk = Arc::new(data);
+        // for `none` the diff channel is the writer
+        let ok = match &self.diff_tx {
+            Some(tx) => tx.send(chunk.clone()).is_ok(),
+            None => false,
+        };
+        if !ok {
+            return Err(self.broken());
+        }
+        let ok = match &mut self.backend {
+            Backend::None => true,
+            Backend::Gzip {
+                jobs, prev, index, ..
+            } => {
+                let n = jobs.len();
+                let r = jobs[*index % n].send((chunk.clone(), prev.take())).is_ok();
+                *prev = Some(chunk);
+                *index += 1;
+                r
+            }
+            Backend::Zstd { tx } => tx.send(chunk).is_ok(),
+        };
+        if !ok {
+            return Err(self.broken());
+        }
+        Ok(())
+    }
+
+    /// Appends bytes to the tar stream.
+    pub fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
+        self.uncompressed += data.len() as u64;
+        while !data.is_empty() {
+            let n = data.len().min(self.chunk_size - self.fill);
+            self.buf[self.fill..self.fill + n].copy_from_slice(&data[..n]);
+            self.fill += n;
+            data = &data[n..];
+            if self.fill == self.chunk_size {
+                self.dispatch()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends `len` zero bytes.
+    pub fn write_zeros(&mut self, len: usize) -> Result<()> {
+        const Z: [u8; 512] = [0; 512];
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(Z.len());
+            self.write_all(&Z[..n])?;
+            left -= n;
+        }
+        Ok(())
+    }
+
+    /// Copies exactly `len` bytes of `src` into the stream, reading straight into the chunk
+    /// buffer. Errors if the file is shorter or longer than `len` (changed while reading).
+    pub fn copy_file(
+        &mut self,
+        src: &mut File,
+        len: u64,
+        src_path: &std::path::Path,
+    ) -> Result<()> {
+        use std::io::Read;
+        let mut left = len;
+        while left > 0 {
+            let room = (self.chunk_size - self.fill) as u64;
+            let want = left.min(room) as usize;
+            let n = loop {
+                match src.read(&mut self.buf[self.fill..self.fill + want]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(Error::io(src_path, e)),
+                }
+            };
+            if n == 0 {
+                return Err(Error::Changed {
+                    path: src_path.to_path_buf(),
+                    expected: len,
+                });
+            }
+            self.fill += n;
+            self.uncompressed += n as u64;
+            left -= n as u64;
+            if self.fill == self.chunk_size {
+                self.dispatch()?;
+            }
+        }
+        // the file must end here
+        let mut probe = [0u8; 1];
+        match src.read(&mut probe) {
+            Ok(0) => Ok(()),
+            Ok(_) => Err(Error::Changed {
+                path: src_path.to_path_buf(),
+                expected: len,
+            }),
+            Err(e) => Err(Error::io(src_path, e)),
+        }
+    }
+
+    /// Ends the tar body, appends the end-of-archive member, and waits for all threads.
+    pub fn finish(mut self) -> Result<(File, StreamSummary)> {
+        self.dispatch()?;
+        let body = self.uncompressed;
+        self.diff_tx = None;
+        let diff_hasher = match self.diff_h.take() {
+            Some(h) => Some(h.join().map_err(|_| self.panic())?),
+            None => None,
+        };
+        if let Backend::Gzip { jobs, workers, .. } =
+            std::mem::replace(&mut self.backend, Backend::None)
+        {
+            drop(jobs);
+            for w in workers {
+                w.join().map_err(|_| self.panic())?;
+            }
+        }
+        let writer = self.writer.take().expect("pipeline running");
+        let (file, digest, size, eoa_offset) = writer.join().map_err(|_| self.panic())??;
+        let diff_id = match diff_hasher {
+            Some(mut h) => {
+                h.update([0u8; EOA_LEN]);
+                h.finalize().into()
+            }
+            None => digest,
+        };
+        Ok((
+            file,
+            StreamSummary {
+                digest,
+                size,
+                diff_id,
+                uncompressed_size: body + EOA_LEN as u64,
+                eoa_offset,
+            },
+        ))
+    }
+
+    fn panic(&self) -> Error {
+        Error::Invalid(format!(
+            "{}: a compression thread panicked",
+            self.path.display()
+        ))
+    }
+}

@@ -1,0 +1,714 @@
+//! `pyimage layer`: collect entries from trees and manifests, then write one layer blob
+//! and its descriptor.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+use crate::compress::{Compression, LayerStream};
+use crate::descriptor::{sha256_string, AtomicFile, Descriptor, Package, SCHEMA};
+use crate::error::{Error, IoContext, Result};
+use crate::manifest::{parse_manifest, LineKind};
+use crate::paths::{check_name, join, normalize_dest, parent, relative, resolve_relative};
+use crate::tarfmt::{encode_header, padding, EntryType, HeaderSpec};
+
+/// Default mtime of every entry: 2000-01-01T00:00:00Z (see `docs/determinism.md`).
+pub const DEFAULT_MTIME: u64 = 946_684_800;
+
+/// What to do with a symlink inside a tree whose target lies outside the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExternalSymlinks {
+    /// Replace the link by what it points to (file content or directory tree).
+    Materialize,
+    /// Keep the link with its literal target.
+    Keep,
+    /// Fail, naming the link (the default).
+    Reject,
+}
+
+/// Everything `layer` needs.
+#[derive(Debug, Clone)]
+pub struct LayerOptions {
+    /// Output blob.
+    pub output: PathBuf,
+    /// Output descriptor.
+    pub descriptor: PathBuf,
+    /// `(SRC, DEST)` trees.
+    pub trees: Vec<(PathBuf, String)>,
+    /// Manifest files.
+    pub manifests: Vec<PathBuf>,
+    /// `(name, version)` the layer is attributed to.
+    pub package: Option<(String, String)>,
+    /// Include globs (tree-relative); empty means everything.
+    pub include: Vec<String>,
+    /// Exclude globs (tree-relative).
+    pub exclude: Vec<String>,
+    /// Keep `__pycache__/` and `*.pyc`.
+    pub keep_pyc: bool,
+    /// Compression.
+    pub compression: Compression,
+    /// Level (`None`: default of the compression).
+    pub level: Option<i32>,
+    /// Worker threads (>= 1); never changes the bytes.
+    pub threads: usize,
+    /// Owner of every entry.
+    pub uid: u64,
+    /// Group of every entry.
+    pub gid: u64,
+    /// mtime of every entry.
+    pub mtime: u64,
+    /// Policy for tree symlinks that point outside their tree.
+    pub external_symlinks: ExternalSymlinks,
+    /// Allow relative symlinks that climb above the image root.
+    pub allow_escaping_symlinks: bool,
+    /// Prefix for relative manifest destinations.
+    pub prefix: Option<String>,
+    /// Drop entries whose `/DEST` starts with one of these strings.
+    pub skip_prefix: Vec<String>,
+}
+
+impl LayerOptions {
+    /// Options with the documented defaults and no inputs.
+    pub fn new(output: impl Into<PathBuf>, descriptor: impl Into<PathBuf>) -> Self {
+        LayerOptions {
+            output: output.into(),
+            descriptor: descriptor.into(),
+            trees: Vec::new(),
+            manifests: Vec::new(),
+            package: None,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            keep_pyc: false,
+            compression: Compression::Gzip,
+            level: None,
+            threads: default_threads(),
+            uid: 0,
+            gid: 0,
+            mtime: DEFAULT_MTIME,
+            external_symlinks: ExternalSymlinks::Reject,
+            allow_escaping_symlinks: false,
+            prefix: None,
+            skip_prefix: Vec::new(),
+        }
+    }
+}
+
+/// `std::thread::available_parallelism`, or 1.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Dir,
+    File {
+        src: Option<PathBuf>,
+        size: u64,
+        exec: bool,
+    },
+    Symlink {
+        target: String,
+        from_manifest: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Planned {
+    kind: Kind,
+    origin: String,
+}
+
+struct TreeCtx {
+    origin: String,
+    abs: PathBuf,
+    canon: Option<PathBuf>,
+}
+
+struct Collector<'a> {
+    opts: &'a LayerOptions,
+    map: BTreeMap<String, Planned>,
+    skipped: u64,
+    include: Option<GlobSet>,
+    exclude: Option<GlobSet>,
+}
+
+fn globset(patterns: &[String], what: &str) -> Result<Option<GlobSet>> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        let g = GlobBuilder::new(p)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| Error::Invalid(format!("--{what} {p:?}: {e}")))?;
+        b.add(g);
+    }
+    Ok(Some(
+        b.build()
+            .map_err(|e| Error::Invalid(format!("--{what}: {e}")))?,
+    ))
+}
+
+fn is_exec(md: &fs::Metadata) -> bool {
+    md.permissions().mode() & 0o111 != 0
+}
+
+fn to_utf8(p: PathBuf) -> Result<String> {
+    p.into_os_string()
+        .into_string()
+        .map_err(|s| Error::NonUtf8 { path: s.into() })
+}
+
+impl<'a> Collector<'a> {
+    fn new(opts: &'a LayerOptions) -> Result<Self> {
+        Ok(Collector {
+            opts,
+            map: BTreeMap::new(),
+            skipped: 0,
+            include: globset(&opts.include, "include")?,
+            exclude: globset(&opts.exclude, "exclude")?,
+        })
+    }
+
+    fn add(&mut self, path: String, kind: Kind, origin: String) -> Result<()> {
+        if path.is_empty() {
+            // the image root itself is never an entry
+            return Ok(());
+        }
+        if !self.opts.skip_prefix.is_empty() {
+            let abs = format!("/{path}");
+            if self
+                .opts
+                .skip_prefix
+                .iter()
+                .any(|p| abs.starts_with(p.as_str()))
+            {
+                self.skipped += 1;
+                return Ok(());
+            }
+        }
+        match self.map.entry(path) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(Planned { kind, origin });
+            }
+            std::collections::btree_map::Entry::Occupied(o) => {
+                let both_dirs = matches!(o.get().kind, Kind::Dir) && matches!(kind, Kind::Dir);
+                if !both_dirs {
+                    return Err(Error::Duplicate {
+                        dest: o.key().clone(),
+                        first: o.get().origin.clone(),
+                        second: origin,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn selected(&self, rel: &str) -> bool {
+        if let Some(ex) = &self.exclude {
+            if ex.is_match(rel) {
+                return false;
+            }
+        }
+        match &self.include {
+            Some(inc) => inc.is_match(rel),
+            None => true,
+        }
+    }
+
+    fn add_tree(
+        &mut self,
+        src: &Path,
+        dest_raw: &str,
+        origin: String,
+        prefix: Option<&str>,
+    ) -> Result<()> {
+        let dest = normalize_dest(dest_raw, prefix, &origin)?;
+        let md = fs::metadata(src).at(src)?;
+        if md.is_file() {
+            let _ = File::open(src).at(src)?;
+            return self.add(
+                dest,
+                Kind::File {
+                    src: Some(src.to_path_buf()),
+                    size: md.len(),
+                    exec: is_exec(&md),
+                },
+                origin,
+            );
+        }
+        if !md.is_dir() {
+            return Err(Error::SpecialFile {
+                path: src.to_path_buf(),
+                kind: "not a file or directory",
+            });
+        }
+        let ctx = TreeCtx {
+            origin,
+            abs: std::path::absolute(src).at(src)?,
+            canon: fs::canonicalize(src).ok(),
+        };
+        let mut stack = Vec::new();
+        self.walk_dir(&ctx, src, "", &dest, &mut stack)?;
+        Ok(())
+    }
+
+    /// Walks one directory; returns whether the directory itself was emitted.
+    fn walk_dir(
+        &mut self,
+        ctx: &TreeCtx,
+        fs_dir: &Path,
+        rel: &str,
+        dest: &str,
+        stack: &mut Vec<(u64, u64)>,
+    ) -> Result<bool> {
+        let dmd = fs::metadata(fs_dir).at(fs_dir)?;
+        let id = (dmd.dev(), dmd.ino());
+        if stack.contains(&id) {
+            return Err(Error::Symlink {
+                link: fs_dir.display().to_string(),
+                target: String::new(),
+                reason: "symlink cycle while materializing a directory".into(),
+            });
+        }
+        stack.push(id);
+        let mut names = Vec::new();
+        for e in fs::read_dir(fs_dir).at(fs_dir)? {
+            let e = e.at(fs_dir)?;
+            let name = e.file_name().into_string().map_err(|n| Error::NonUtf8 {
+                path: fs_dir.join(n),
+            })?;
+            names.push(name);
+        }
+        names.sort_unstable();
+        let had_children = !names.is_empty();
+        let mut emitted_child = false;
+        for name in names {
+            let child_fs = fs_dir.join(&name);
+            let child_rel = join(rel, &name);
+            let child_dest = join(dest, &name);
+            check_name(&name, &child_dest, &ctx.origin)?;
+            let md = fs::symlink_metadata(&child_fs).at(&child_fs)?;
+            emitted_child |=
+                self.walk_entry(ctx, &child_fs, &child_rel, &child_dest, &name, &md, stack)?;
+        }
+        stack.pop();
+        let emit = emitted_child
+            || (!had_children
+                && match &self.include {
+                    None => true,
+                    Some(inc) => !rel.is_empty() && inc.is_match(rel),
+                });
+        if emit {
+            self.add(dest.to_string(), Kind::Dir, ctx.origin.clone())?;
+        }
+        Ok(emit)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk_entry(
+        &mut self,
+        ctx: &TreeCtx,
+        child_fs: &Path,
+        rel: &str,
+        dest: &str,
+        name: &str,
+        md: &fs::Metadata,
+        stack: &mut Vec<(u64, u64)>,
+    ) -> Result<bool> {
+        let ft = md.file_type();
+        let pyc = !self.opts.keep_pyc && name.ends_with(".pyc");
+        if ft.is_dir() {
+            if !self.opts.keep_pyc && name == "__pycache__" {
+                return Ok(false);
+            }
+            if self.exclude.as_ref().is_some_and(|ex| ex.is_match(rel)) {
+                return Ok(false);
+            }
+            return self.walk_dir(ctx, child_fs, rel, dest, stack);
+        }
+        if pyc || !self.selected(rel) {
+            return Ok(false);
+        }
+        if ft.is_file() {
+            self.add(
+                dest.to_string(),
+                Kind::File {
+                    src: Some(child_fs.to_path_buf()),
+                    size: md.len(),
+                    exec: is_exec(md),
+                },
+                ctx.origin.clone(),
+            )?;
+            return Ok(true);
+        }
+        if ft.is_symlink() {
+            let target = to_utf8(fs::read_link(child_fs).at(child_fs)?)?;
+            let link_dir = parent(rel);
+            // inside the tree?
+            let internal: Option<String> = if target.starts_with('/') {
+                let t = Path::new(&target);
+                let r = t
+                    .strip_prefix(&ctx.abs)
+                    .ok()
+                    .or_else(|| ctx.canon.as_ref().and_then(|c| t.strip_prefix(c).ok()));
+                r.and_then(|r| r.to_str().map(str::to_string))
+                    .and_then(|r| resolve_relative("", &r))
+                    .filter(|r| r != rel)
+                    .map(|r| relative(link_dir, &r))
+            } else {
+                resolve_relative(link_dir, &target)
+                    .filter(|r| r != rel)
+                    .map(|_| target.clone())
+            };
+            if let Some(t) = internal {
+                self.add(
+                    dest.to_string(),
+                    Kind::Symlink {
+                        target: t,
+                        from_manifest: false,
+                    },
+                    ctx.origin.clone(),
+                )?;
+                return Ok(true);
+            }
+            return match self.opts.external_symlinks {
+                ExternalSymlinks::Reject => Err(Error::Symlink {
+                    link: child_fs.display().to_string(),
+                    target,
+                    reason: format!(
+                        "points outside the tree of {}; pass --external-symlinks materialize \
+                         (copy what it points to) or keep (keep the link as is)",
+                        ctx.origin
+                    ),
+                }),
+                ExternalSymlinks::Keep => {
+                    self.add(
+                        dest.to_string(),
+                        Kind::Symlink {
+                            target,
+                            from_manifest: false,
+                        },
+                        ctx.origin.clone(),
+                    )?;
+                    Ok(true)
+                }
+                ExternalSymlinks::Materialize => {
+                    let tmd = match fs::metadata(child_fs) {
+                        Ok(m) => m,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            return Err(Error::Symlink {
+                                link: child_fs.display().to_string(),
+                                target,
+                                reason: "dangling: cannot materialize a missing target \
+                                         (use --external-symlinks keep to keep it as a link)"
+                                    .into(),
+                            })
+                        }
+                        Err(e) => return Err(Error::io(child_fs, e)),
+                    };
+                    if tmd.is_dir() {
+                        self.walk_dir(ctx, child_fs, rel, dest, stack)
+                    } else {
+                        self.walk_entry(ctx, child_fs, rel, dest, name, &tmd, stack)
+                    }
+                }
+            };
+        }
+        let kind = if ft.is_fifo_like() {
+            "fifo"
+        } else {
+            "socket or device"
+        };
+        Err(Error::SpecialFile {
+            path: child_fs.to_path_buf(),
+            kind,
+        })
+    }
+
+    fn add_manifest(&mut self, file: &Path) -> Result<()> {
+        let text = fs::read(file).at(file)?;
+        let text = String::from_utf8(text).map_err(|e| Error::Manifest {
+            file: file.to_path_buf(),
+            line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count(),
+            msg: "not valid UTF-8".into(),
+        })?;
+        let lines = parse_manifest(&text).map_err(|(line, msg)| Error::Manifest {
+            file: file.to_path_buf(),
+            line,
+            msg,
+        })?;
+        let prefix = self.opts.prefix.clone();
+        let prefix = prefix.as_deref();
+        for l in lines {
+            let origin = match &l.arg {
+                Some(a) if l.kind != LineKind::Symlink => {
+                    format!("{}:{} ({a})", file.display(), l.line)
+                }
+                _ => format!("{}:{}", file.display(), l.line),
+            };
+            if l.kind == LineKind::Tree {
+                let src = l.arg.clone().unwrap_or_default();
+                self.add_tree(Path::new(&src), &l.dest, origin, prefix)?;
+                continue;
+            }
+            let dest = normalize_dest(&l.dest, prefix, &origin)?;
+            if dest.is_empty() {
+                return Err(Error::BadDest {
+                    dest: l.dest.clone(),
+                    origin,
+                    reason: "only a tree may be placed at the image root".into(),
+                });
+            }
+            let kind = match l.kind {
+                LineKind::File | LineKind::Exec => {
+                    let src = PathBuf::from(l.arg.clone().unwrap_or_default());
+                    let md = fs::metadata(&src).at(&src)?;
+                    if !md.is_file() {
+                        return Err(Error::Manifest {
+                            file: file.to_path_buf(),
+                            line: l.line,
+                            msg: format!(
+                                "{} is not a regular file (use `tree` for directories)",
+                                src.display()
+                            ),
+                        });
+                    }
+                    // unreadable inputs fail here, naming the file
+                    drop(File::open(&src).at(&src)?);
+                    Kind::File {
+                        exec: l.kind == LineKind::Exec || is_exec(&md),
+                        size: md.len(),
+                        src: Some(src),
+                    }
+                }
+                LineKind::Symlink => Kind::Symlink {
+                    target: l.arg.clone().unwrap_or_default(),
+                    from_manifest: true,
+                },
+                LineKind::Linkof => {
+                    let src = PathBuf::from(l.arg.clone().unwrap_or_default());
+                    let target = to_utf8(fs::read_link(&src).at(&src)?)?;
+                    if target.is_empty() {
+                        return Err(Error::Symlink {
+                            link: src.display().to_string(),
+                            target,
+                            reason: "empty link target".into(),
+                        });
+                    }
+                    Kind::Symlink {
+                        target,
+                        from_manifest: true,
+                    }
+                }
+                LineKind::Dir => Kind::Dir,
+                LineKind::Empty => Kind::File {
+                    src: None,
+                    size: 0,
+                    exec: false,
+                },
+                LineKind::Tree => unreachable!("handled above"),
+            };
+            self.add(dest, kind, origin)?;
+        }
+        Ok(())
+    }
+
+    /// Checks structure and finalises symlink targets.
+    fn finish(&mut self) -> Result<()> {
+        // a non-directory can't have entries below it
+        for (path, p) in &self.map {
+            if matches!(p.kind, Kind::Dir) {
+                continue;
+            }
+            let below = format!("{path}/");
+            if let Some((child, cp)) = self.map.range(below.clone()..).next() {
+                if child.starts_with(&below) {
+                    return Err(Error::Duplicate {
+                        dest: path.clone(),
+                        first: format!("{} (not a directory)", p.origin),
+                        second: format!("{} (which puts /{child} inside it)", cp.origin),
+                    });
+                }
+            }
+        }
+        let mut rewrites = Vec::new();
+        for (path, p) in &self.map {
+            if let Kind::Symlink {
+                target,
+                from_manifest,
+            } = &p.kind
+            {
+                if *from_manifest && target.starts_with('/') {
+                    // image-absolute target inside this layer: rewrite relative
+                    if let Some(t) = resolve_relative("", target) {
+                        let inside = !t.is_empty() && {
+                            let mut q = t.as_str();
+                            loop {
+                                if self.map.contains_key(q) {
+                                    break true;
+                                }
+                                if q.is_empty() || !q.contains('/') {
+                                    break false;
+                                }
+                                q = parent(q);
+                            }
+                        };
+                        if inside {
+                            rewrites.push((path.clone(), relative(parent(path), &t)));
+                        }
+                    }
+                } else if !target.starts_with('/')
+                    && !self.opts.allow_escaping_symlinks
+                    && resolve_relative(parent(path), target).is_none()
+                {
+                    return Err(Error::Symlink {
+                        link: format!("/{path} (from {})", p.origin),
+                        target: target.clone(),
+                        reason: "climbs above the image root; pass --allow-escaping-symlinks \
+                                 to accept it"
+                            .into(),
+                    });
+                }
+            }
+        }
+        for (path, t) in rewrites {
+            if let Some(p) = self.map.get_mut(&path) {
+                p.kind = Kind::Symlink {
+                    target: t,
+                    from_manifest: true,
+                };
+            }
+        }
+        Ok(())
+    }
+}
+
+trait FifoLike {
+    fn is_fifo_like(&self) -> bool;
+}
+impl FifoLike for fs::FileType {
+    fn is_fifo_like(&self) -> bool {
+        use std::os::unix::fs::FileTypeExt;
+        self.is_fifo()
+    }
+}
+
+/// Summary of a written layer.
+#[derive(Debug, Clone)]
+pub struct LayerSummary {
+    /// The descriptor that was written.
+    pub descriptor: Descriptor,
+}
+
+/// Writes one layer and its descriptor.
+pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
+    let level = opts
+        .level
+        .unwrap_or_else(|| opts.compression.default_level());
+    opts.compression.check_level(level)?;
+    if let Some(p) = &opts.prefix {
+        if !p.starts_with('/') {
+            return Err(Error::Invalid(format!(
+                "--prefix {p:?} must be an absolute image path"
+            )));
+        }
+    }
+    let mut c = Collector::new(opts)?;
+    for (src, dest) in &opts.trees {
+        c.add_tree(src, dest, format!("--tree {}", src.display()), None)?;
+    }
+    for m in &opts.manifests {
+        c.add_manifest(m)?;
+    }
+    c.finish()?;
+
+    let mut out = AtomicFile::create(&opts.output)?;
+    let file = out.take();
+    let mut stream = LayerStream::new(
+        file,
+        opts.output.clone(),
+        opts.compression,
+        level,
+        opts.threads,
+    )?;
+    let mut header = Vec::with_capacity(2048);
+    let mut entries = 0u64;
+    let mut files = 0u64;
+    let mut bytes = 0u64;
+    for (path, p) in &c.map {
+        header.clear();
+        let (kind, mode, size, link) = match &p.kind {
+            Kind::Dir => (EntryType::Dir, 0o755, 0, ""),
+            Kind::File { size, exec, .. } => (
+                EntryType::File,
+                if *exec { 0o755 } else { 0o644 },
+                *size,
+                "",
+            ),
+            Kind::Symlink { target, .. } => (EntryType::Symlink, 0o777, 0, target.as_str()),
+        };
+        encode_header(
+            &HeaderSpec {
+                path,
+                kind,
+                mode,
+                uid: opts.uid,
+                gid: opts.gid,
+                size,
+                mtime: opts.mtime,
+                link,
+            },
+            &mut header,
+        );
+        stream.write_all(&header)?;
+        entries += 1;
+        if let Kind::File { src, size, .. } = &p.kind {
+            files += 1;
+            bytes += size;
+            if let Some(src) = src {
+                let mut f = File::open(src).at(src)?;
+                stream.copy_file(&mut f, *size, src)?;
+                stream.write_zeros(padding(*size))?;
+            }
+        }
+    }
+    let (file, sum) = stream.finish()?;
+    out.put_back(file);
+    let descriptor = Descriptor {
+        schema: SCHEMA,
+        media_type: opts.compression.media_type().into(),
+        compression: opts.compression.name().into(),
+        digest: sha256_string(&sum.digest),
+        size: sum.size,
+        diff_id: sha256_string(&sum.diff_id),
+        eoa_offset: sum.eoa_offset,
+        entries,
+        files,
+        uncompressed_size: sum.uncompressed_size,
+        skipped: c.skipped,
+        packages: opts
+            .package
+            .iter()
+            .map(|(name, version)| Package {
+                name: name.clone(),
+                version: version.clone(),
+                files,
+                bytes,
+            })
+            .collect(),
+    };
+    // descriptor first: a blob is never in place without its descriptor being complete
+    descriptor.write(&opts.descriptor)?;
+    out.commit()?;
+    Ok(LayerSummary { descriptor })
+}
