@@ -5,7 +5,9 @@
 #   tools/setup.sh --check    exit 0 when everything is already set up
 #
 # Environment: PYIMAGE_ROOT (default /var/cache/rules_pyimage), where the Debian
-# unstable root, Bazel's output root and the host tools live.
+# unstable root, Bazel's output root and the host tools live;
+# PYIMAGE_DEBIAN_MIRROR (default: the host's apt sources, else debootstrap's
+# default mirror) for the Debian archive to use.
 #
 # Each step records a stamp under $PYIMAGE_ROOT/stamps; a second run only
 # checks the stamps and takes a second or two. A root whose build was
@@ -49,7 +51,7 @@ for a in "$@"; do
   case "$a" in
     --check) CHECK_ONLY=1 ;;
     -h | --help)
-      sed -n '2,13p' "$0"
+      sed -n '2,16p' "$0"
       exit 0
       ;;
     *) pyimage_die "unknown argument: $a" ;;
@@ -73,7 +75,7 @@ all_done() {
     [ -x "$PYIMAGE_ROOTFS/usr/bin/bazel" ] &&
     [ -x "$PYIMAGE_TOOLS/bin/buildifier" ] &&
     [ -x "$PYIMAGE_TOOLS/bin/container-structure-test" ] &&
-    host_pkgs_missing_is_empty
+    { [ "$CHECK_ONLY" = 1 ] || host_pkgs_missing_is_empty; }
 }
 
 host_pkgs_missing() {
@@ -106,6 +108,10 @@ preflight_disk() {
 # The Debian mirror: the host's own apt sources first, else debootstrap's default.
 debian_mirror() {
   local uri
+  if [ -n "${PYIMAGE_DEBIAN_MIRROR:-}" ]; then
+    printf '%s' "${PYIMAGE_DEBIAN_MIRROR%/}"
+    return
+  fi
   uri="$(
     {
       cat /etc/apt/sources.list 2>/dev/null | awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }'
@@ -124,7 +130,9 @@ preflight_network() {
   [ -n "$mirror" ] || pyimage_die "cannot tell which Debian mirror to use: no Debian URI in /etc/apt/sources.list(.d) and no debootstrap default."
   code="$(curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 8 --max-time 20 "$mirror/dists/sid/Release" 2>/dev/null)" || code=000
   if [ "$code" != 200 ]; then
-    pyimage_die "cannot reach the Debian archive ($mirror/dists/sid/Release answered HTTP $code).
+    local what="answered HTTP $code"
+    [ "$code" = 000 ] && what="gave no answer within 20 s"
+    pyimage_die "cannot reach the Debian archive ($mirror/dists/sid/Release $what).
   The first set-up downloads Debian unstable's Bazel 7.7.1 from the archive; check the network
   or the proxy settings, or install Bazel >= 7 yourself and put it on PATH."
   fi
@@ -335,7 +343,8 @@ main() {
   pyimage_require_root_user
   preflight_platform
   mkdir -p "$PYIMAGE_ROOT" "$PYIMAGE_STAMPS" "$PYIMAGE_LOGS" "$PYIMAGE_OUTPUT" "$PYIMAGE_TOOLS/bin"
-  local start=$SECONDS mirror=""
+  local start=$SECONDS mirror="" was_mounted=0
+  if pyimage_is_mounted "$PYIMAGE_ROOTFS/proc"; then was_mounted=1; fi
   if pyimage_stamp_ok root-base "$ROOT_BASE_STAMP"; then
     preflight_disk "$MIN_FREE_GIB"
   else
@@ -352,6 +361,8 @@ main() {
   step_root_ca
   step_buildifier
   step_cst
+  # Leave no mounts behind that tools/bazel did not ask for.
+  if [ "$was_mounted" = 0 ] && [ -z "$(pyimage_pids_in_root)" ]; then pyimage_unmount_all; fi
   pyimage_log "set-up complete in $((SECONDS - start)) s (root: $PYIMAGE_ROOTFS)"
 }
 
