@@ -29,6 +29,10 @@ def _mod(dist):
 def _repo(hub, dist):
     return "%s_%s" % (hub, _mod(dist))
 
+def _pad(i, width):
+    s = str(i)
+    return "0" * (width - len(s)) + s
+
 def _deps(i, edges):
     if edges == "none":
         return []
@@ -127,7 +131,7 @@ def _ext_impl(mctx):
     for mod in mctx.modules:
         for g in mod.tags.graph:
             width = len(str(g.count - 1))
-            names = ["%s-%s" % (g.prefix, str(i).rjust(width, "0")) for i in range(g.count)]
+            names = ["%s-%s" % (g.prefix, _pad(i, width)) for i in range(g.count)]
             has_dependents = {}
             for i, dist in enumerate(names):
                 deps = _deps(i, g.edges)
