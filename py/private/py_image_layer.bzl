@@ -1,0 +1,420 @@
+"""The `py_image_layer` rule."""
+
+load(":aspect.bzl", "layer_aspect")
+load(":common.bzl", "EXT", "add_settings", "assign_group", "manifest_line", "package_parts", "settings_of", "split_key")
+load(":providers.bzl", "LayerTierInfo", "PyImagePackagesInfo")
+load(":toolchain.bzl", "TOOLCHAIN_TYPE", "pyimage_tool")
+
+_PY_TOOLCHAIN = "@bazel_tools//tools/python:toolchain_type"
+
+# ---- map_each callbacks (top level: Bazel calls them lazily at execution) ----
+
+def _symlink_line(entry):
+    return "file\t_main/%s\t%s" % (entry.path, entry.target_file.path)
+
+def _root_symlink_line(entry):
+    return "file\t%s\t%s" % (entry.path, entry.target_file.path)
+
+def _empty_line(path):
+    if path.startswith("../"):
+        return "empty\t" + path[3:]
+    if path.startswith("external/"):
+        # Bazel 7 names generated `__init__.py` files of other repositories (and of the
+        # runfiles root) `external/<repo>/...`; they live at `<repo>/...`. The legacy
+        # `_main/external/...` copies are never shipped.
+        return "empty\t" + path[len("external/"):]
+    return "empty\t_main/" + path
+
+def _expected_file(f):
+    return manifest_line(f).split("\t")[1]
+
+def _expected_symlink(entry):
+    return "_main/" + entry.path
+
+def _expected_root_symlink(entry):
+    return entry.path
+
+def _expected_empty(path):
+    line = _empty_line(path)
+    return line.split("\t")[1] if line else None
+
+def _layer_desc_arg(f):
+    if f.path.endswith(".json"):
+        return None
+    return "%s=%s.json" % (f.path, f.path)
+
+def _graph_json(line):
+    name, _version, deps = line.split("\t")
+    return json.encode(name) + ":" + json.encode([d for d in deps.split(",") if d])
+
+def _interp_dest(f):
+    return manifest_line(f).split("\t")[1]
+
+# ---- helpers ----
+
+def _fail(ctx, msg):
+    fail("py_image_layer %s: %s" % (ctx.label, msg))
+
+def _plan_pinned(ctx, tier, info, tool, prefix):
+    """Assigns groups under a pinned tier (not the flag's).
+
+    A package whose fragments the aspect already built with equal settings and splits
+    (the common case: a pin that only regroups) reuses them; only packages whose bytes
+    differ get new fragments, built in this target's directory.
+    """
+    settings = settings_of(tier)
+    groups = {}
+    names = {}
+    matched = {}
+    rebuilt = 0
+    for pkg in info.pkgs.to_list():  # one entry per distribution; rule level, once per target
+        group, patterns = assign_group(tier, pkg.name)
+        splits = tier._splits.get(pkg.name, [])
+        for p in patterns + [s[2] for s in splits]:
+            matched[p] = True
+        if pkg.fingerprint == tier.fingerprint and pkg.split_key == split_key(splits):
+            parts = [
+                struct(group = splits[p.index][1] if p.index >= 0 else group, tar = p.tar, descriptor = p.descriptor)
+                for p in pkg.parts
+            ]
+        else:
+            parts = package_parts(ctx.actions, tool, pkg, settings, splits, group, out_prefix = prefix + "pkgs/")
+            rebuilt += 1
+        for part in parts:
+            groups.setdefault(part.group, []).extend([part.tar, part.descriptor])
+            names.setdefault(part.group, []).append(pkg.name)
+    return (
+        {k: depset(v) for k, v in groups.items()},
+        {k: depset(v) for k, v in names.items()},
+        matched,
+    )
+
+def _all_patterns(tier):
+    out = []
+    for group, patterns in tier.groups.items():
+        if group in tier._pip_groups:
+            out.extend([(group, p) for p in patterns])
+    return out
+
+def _py_image_layer_impl(ctx):
+    binary = ctx.attr.binary
+    if PyInfo not in binary:
+        _fail(ctx, "binary = %s does not provide PyInfo; point it at a py_binary (or another rule returning PyInfo)" % binary.label)
+    files_to_run = binary[DefaultInfo].files_to_run
+    exe = files_to_run.executable if files_to_run else None
+    if not exe:
+        _fail(ctx, "binary = %s is not executable; point it at a py_binary" % binary.label)
+    if ctx.attr.base_layers < 0:
+        _fail(ctx, "base_layers = %d is negative; give the number of layers of the base image (0 for none)" % ctx.attr.base_layers)
+
+    flag_tier = ctx.attr._flag_tier[LayerTierInfo]
+    tier = ctx.attr.layer_tier[LayerTierInfo] if ctx.attr.layer_tier else flag_tier
+    tool = pyimage_tool(ctx)
+    info = binary[PyImagePackagesInfo]
+    settings = settings_of(tier)
+    root = tier.root
+    ext = EXT[tier.compression]
+    prefix = ctx.label.name + "_layers/"
+
+    if tier.label == flag_tier.label:
+        groups, names = info.groups, info.names
+        matched = {p: True for p in info.matched.to_list()}  # at most the tier's patterns
+    else:
+        groups, names, matched = _plan_pinned(ctx, tier, info, tool, prefix)
+
+    unmatched = [(g, p) for g, p in _all_patterns(tier) if p not in matched]
+    if unmatched and tier.unmatched == "error":
+        _fail(ctx, "layer_tier %s: pattern(s) %s match no pip package of %s. Remove them from the tier, fix the names, or set unmatched = \"warn\" on the tier." % (
+            tier.label,
+            ", ".join(["%r (group %r)" % (p, g) for g, p in unmatched]),
+            binary.label,
+        ))
+
+    layers = []  # struct(kind, group, tar, descriptor, packages)
+
+    # ---- 1. interpreter ----
+    runtime = None
+    interp_list = None
+    if tier.interpreter_group:
+        tc = ctx.toolchains[_PY_TOOLCHAIN]
+        runtime = tc.py3_runtime if tc else None
+        if not runtime or not runtime.files and not runtime.interpreter:
+            _fail(ctx, "layer_tier %s sets interpreter_group = %r but the Python toolchain of %s has no in-build runtime (it uses a system interpreter at %r). Use a py_runtime with `files` and `interpreter`, or remove interpreter_group." % (
+                tier.label,
+                tier.interpreter_group,
+                binary.label,
+                getattr(runtime, "interpreter_path", None),
+            ))
+        rt_files = depset(
+            [runtime.interpreter] if runtime.interpreter else [],
+            transitive = [runtime.files] if runtime.files else [],
+        )
+        manifest = ctx.actions.declare_file(prefix + "interpreter.manifest")
+        m = ctx.actions.args()
+        m.set_param_file_format("multiline")
+        m.add_all(rt_files, map_each = manifest_line, expand_directories = False)
+        ctx.actions.write(manifest, m)
+        interp_list = ctx.actions.declare_file(prefix + "interpreter.paths")
+        lst = ctx.actions.args()
+        lst.set_param_file_format("multiline")
+        lst.add_all(rt_files, map_each = _interp_dest, expand_directories = False, format_each = root + "/.runfiles/%s")
+        ctx.actions.write(interp_list, lst)
+        tar = ctx.actions.declare_file(prefix + "0_" + tier.interpreter_group + ext)
+        desc = ctx.actions.declare_file(tar.basename + ".json", sibling = tar)
+        args = ctx.actions.args()
+        args.use_param_file("@%s", use_always = True)
+        args.set_param_file_format("multiline")
+        args.add("--output", tar)
+        args.add("--descriptor", desc)
+        add_settings(args, settings)
+        args.add("--prefix", root + "/.runfiles/")
+        args.add("--manifest", manifest)
+        ctx.actions.run(
+            executable = tool,
+            arguments = ["layer", args],
+            inputs = depset([manifest], transitive = [rt_files]),
+            outputs = [tar, desc],
+            mnemonic = "PyImageInterpreter",
+            progress_message = "PyImageInterpreter %s (%s)" % (tier.interpreter_group, ctx.label),
+        )
+        layers.append(struct(kind = "interpreter", group = tier.interpreter_group, tar = tar, descriptor = desc, packages = depset()))
+
+    # ---- 2. pip groups in tier order, 3. squashed ----
+    def merged(group, index, kind):
+        files = groups[group]
+        tar = ctx.actions.declare_file("%s%d_%s%s" % (prefix, index, group or "pip", ext))
+        desc = ctx.actions.declare_file(tar.basename + ".json", sibling = tar)
+        args = ctx.actions.args()
+        args.use_param_file("@%s", use_always = True)
+        args.set_param_file_format("multiline")
+        args.add("--output", tar)
+        args.add("--descriptor", desc)
+        args.add("--name", group or "pip")
+        args.add_all(files, map_each = _layer_desc_arg)
+        ctx.actions.run(
+            executable = tool,
+            arguments = ["merge", args],
+            inputs = files,
+            outputs = [tar, desc],
+            mnemonic = "PyImageMerge",
+            progress_message = "PyImageMerge %s (%s)" % (group or "squashed pip packages", ctx.label),
+        )
+        return struct(kind = kind, group = group or "pip", tar = tar, descriptor = desc, packages = names.get(group, depset()))
+
+    index = len(layers)
+    for group in tier._pip_groups:
+        if group in groups:
+            layers.append(merged(group, index, "pip_group"))
+            index += 1
+    if "" in groups:
+        layers.append(merged("", index, "pip_squashed"))
+        index += 1
+
+    # ---- 4. first-party groups and 5. the app layer, cut from one runfiles manifest ----
+    runfiles = binary[DefaultInfo].default_runfiles
+    rf = ctx.actions.declare_file(prefix + "runfiles.manifest")
+    m = ctx.actions.args()
+    m.set_param_file_format("multiline")
+    m.add_all(runfiles.files, map_each = manifest_line, expand_directories = False)
+    m.add_all(runfiles.symlinks, map_each = _symlink_line)
+    m.add_all(runfiles.root_symlinks, map_each = _root_symlink_line)
+    m.add_all(runfiles.empty_filenames, map_each = _empty_line)
+    repo_mapping = getattr(files_to_run, "repo_mapping_manifest", None)
+    if repo_mapping:
+        m.add("file\t_repo_mapping\t" + repo_mapping.path)
+    m.add("exec\t%s/%s\t%s" % (root, exe.basename, exe.path))
+    m.add("symlink\t%s/%s.runfiles\t.runfiles" % (root, exe.basename))
+    ctx.actions.write(rf, m)
+
+    rf_inputs = depset([rf, exe] + ([repo_mapping] if repo_mapping else []), transitive = [runfiles.files])
+
+    label_prefixes = []  # (group, [absolute prefixes])
+    for group, prefixes in tier._label_groups:
+        abs_prefixes = []
+        for repo, p in prefixes:
+            if repo:
+                _fail(ctx, "layer_tier %s: label pattern @%s//%s... of group %r: only patterns of the main repository (`//pkg/...`) are supported" % (tier.label, repo, p, group))
+            abs_prefixes.append("%s/.runfiles/_main/%s" % (root, p))
+        label_prefixes.append((group, abs_prefixes))
+
+    def cut_layer(name, kind, only, skips, index):
+        tar = ctx.actions.declare_file("%s%d_%s%s" % (prefix, index, name, ext))
+        desc = ctx.actions.declare_file(tar.basename + ".json", sibling = tar)
+        args = ctx.actions.args()
+        args.use_param_file("@%s", use_always = True)
+        args.set_param_file_format("multiline")
+        args.add("--output", tar)
+        args.add("--descriptor", desc)
+        add_settings(args, settings)
+        args.add("--prefix", root + "/.runfiles/")
+        args.add("--manifest", rf)
+        for p in only:
+            args.add("--only-prefix", p)
+        for p in skips:
+            args.add("--skip-prefix", p)
+        args.add_all(info.skip_prefixes, before_each = "--skip-prefix", format_each = root + "/.runfiles/%s")
+        inputs = [rf_inputs]
+        if interp_list:
+            args.add("--skip-list", interp_list)
+            inputs.append(depset([interp_list]))
+        ctx.actions.run(
+            executable = tool,
+            arguments = ["layer", args],
+            inputs = depset(transitive = inputs),
+            # the binary's runfiles (symlink targets included) as inputs
+            tools = [files_to_run],
+            outputs = [tar, desc],
+            mnemonic = "PyImageApp" if kind == "app" else "PyImageFirstParty",
+            progress_message = "%s %s (%s)" % ("PyImageApp" if kind == "app" else "PyImageFirstParty", name, ctx.label),
+        )
+        return struct(kind = kind, group = name, tar = tar, descriptor = desc, packages = depset())
+
+    for i, (group, only) in enumerate(label_prefixes):
+        skips = []
+        for j, (_, other) in enumerate(label_prefixes):
+            if j != i:
+                skips.extend([o for o in other if any([o.startswith(p) and o != p for p in only])])
+        fp = cut_layer(group, "first_party", only, skips, index)
+        layers.append(struct(kind = fp.kind, group = fp.group, tar = fp.tar, descriptor = fp.descriptor, packages = depset([p for g, p in _label_patterns(tier, group)])))
+        index += 1
+    all_label = [p for _, ps in label_prefixes for p in ps]
+    layers.append(cut_layer("app", "app", [], all_label, index))
+
+    # ---- plan, report, validation ----
+    plan = ctx.actions.declare_file(prefix + "plan.json")
+    pa = ctx.actions.args()
+    pa.set_param_file_format("multiline")
+    pa.add("{")
+    pa.add('"schema":1,"target":%s,"tier":%s,"base_layers":%d,' % (
+        json.encode(str(ctx.label)),
+        json.encode({"name": tier.label.name, "label": str(tier.label)}),
+        ctx.attr.base_layers,
+    ))
+    pa.add('"thresholds":%s,' % json.encode({
+        "warn_layers": tier.warn_layers,
+        "max_layers": tier.max_layers,
+        "max_squashed_bytes": tier.max_squashed_bytes,
+        "max_package_bytes": tier.max_package_bytes,
+    }))
+    pa.add('"groups":%s,' % json.encode([[g, p] for g, p in tier.groups.items()]))
+    pa.add('"unmatched":%s,' % json.encode([{"group": g, "pattern": p} for g, p in unmatched] if tier.unmatched == "warn" else []))
+    pa.add('"layers":[')
+    for i, layer in enumerate(layers):
+        pa.add('{"group":%s,"kind":%s,"descriptor":%d,"packages":[' % (json.encode(layer.group), json.encode(layer.kind), i))
+        pa.add_joined(layer.packages, join_with = ",", map_each = json.encode, uniquify = True, omit_if_empty = False)
+        pa.add("]}" + ("," if i + 1 < len(layers) else ""))
+    pa.add("],")
+    pa.add_joined(info.graph, join_with = ",", map_each = _graph_json, format_joined = '"deps":{%s}', omit_if_empty = False)
+    pa.add("}")
+    ctx.actions.write(plan, pa)
+
+    descriptors = [l.descriptor for l in layers]
+    report = ctx.actions.declare_file(prefix + "report.txt")
+    ra = ctx.actions.args()
+    ra.add("report")
+    ra.add("--plan", plan)
+    ra.add("--output", report)
+    ra.add_all(descriptors)
+    ctx.actions.run(
+        executable = tool,
+        arguments = [ra],
+        inputs = [plan] + descriptors,
+        outputs = [report],
+        mnemonic = "PyImageReport",
+        progress_message = "PyImageReport %{label}",
+    )
+
+    validation = ctx.actions.declare_file(prefix + "validation.txt")
+    va = ctx.actions.args()
+    va.add("validate")
+    va.add("--plan", plan)
+    va.add("--output", validation)
+    if tier.limit_as_warning:
+        va.add("--limit-as-warning")
+    va.add_all(descriptors)
+    ctx.actions.run(
+        executable = tool,
+        arguments = [va],
+        inputs = [plan] + descriptors,
+        outputs = [validation],
+        mnemonic = "PyImageValidate",
+        progress_message = "PyImageValidate %{label}",
+    )
+
+    # Every runfiles path the image must hold (for invariant tests), one per line.
+    expected = ctx.actions.declare_file(prefix + "runfiles.paths")
+    ea = ctx.actions.args()
+    ea.set_param_file_format("multiline")
+    rfroot = root + "/.runfiles/%s"
+    ea.add_all(runfiles.files, map_each = _expected_file, expand_directories = False, format_each = rfroot)
+    ea.add_all(runfiles.symlinks, map_each = _expected_symlink, format_each = rfroot)
+    ea.add_all(runfiles.root_symlinks, map_each = _expected_root_symlink, format_each = rfroot)
+    ea.add_all(runfiles.empty_filenames, map_each = _expected_empty, format_each = rfroot)
+    if repo_mapping:
+        ea.add(root + "/.runfiles/_repo_mapping")
+    ea.add("%s/%s" % (root, exe.basename))
+    ea.add("%s/%s.runfiles" % (root, exe.basename))
+    ctx.actions.write(expected, ea)
+
+    tars = [l.tar for l in layers]
+    return [
+        DefaultInfo(files = depset(tars, order = "preorder")),
+        OutputGroupInfo(
+            descriptors = depset(descriptors, order = "preorder"),
+            report = depset([report]),
+            plan = depset([plan]),
+            runfiles_paths = depset([expected]),
+            _validation = depset([validation]),
+        ),
+    ]
+
+def _label_patterns(tier, group):
+    return [(group, p) for p in tier.groups[group]]
+
+py_image_layer = rule(
+    implementation = _py_image_layer_impl,
+    doc = """Splits a Python binary into ordered, byte-deterministic OCI layer tars.
+
+DefaultInfo holds the layers, least-changing first: the interpreter (when the tier has
+`interpreter_group`), the tier's pip groups in tier order, one squashed layer of the
+pip packages no group names, the tier's first-party groups, then the app layer. Pass
+them to `oci_image(tars = [":layers"])`.
+
+Image layout (`root` from the tier, default `/app`):
+
+* `<root>/<binary name>`: the launcher;
+* `<root>/.runfiles/...`: the runfiles tree (`_repo_mapping`, `_main/...`, `<repo>/site-packages/...`);
+  its paths do not contain the binary name, so a package's layer is byte-identical in every image;
+* `<root>/<binary name>.runfiles` -> `.runfiles` (symlink), where the launcher looks.
+
+One `py_image_layer` per `root` per image (two binaries in one image need two roots).
+
+Output groups: `descriptors` (one JSON per layer, in order), `report` (human-readable
+table), `plan` (the plan JSON given to the tool), `runfiles_paths` (every image path the
+binary's runfiles must occupy, for invariant tests), `_validation` (`pyimage validate`:
+warnings, and an error past the layer limit counting `base_layers`).
+""",
+    attrs = {
+        "binary": attr.label(
+            mandatory = True,
+            aspects = [layer_aspect],
+            doc = "The py_binary to put into layers.",
+        ),
+        "layer_tier": attr.label(
+            providers = [LayerTierInfo],
+            doc = "Pin a `layer_tier` for this target. Default: the tier of the `@rules_pyimage//py:layer_tier` flag. Package fragments whose settings equal the flag tier's are shared, not rebuilt.",
+        ),
+        "base_layers": attr.int(
+            default = 0,
+            doc = "Layers of the base image below these; counted against the tier's `max_layers` by the validation action.",
+        ),
+        "_flag_tier": attr.label(
+            default = Label("//py:layer_tier"),
+            providers = [LayerTierInfo],
+        ),
+    },
+    toolchains = [
+        TOOLCHAIN_TYPE,
+        config_common.toolchain_type(_PY_TOOLCHAIN, mandatory = False),
+    ],
+)

@@ -1,0 +1,184 @@
+"""The `layer_tier` rule."""
+
+load(":names.bzl", "hash8", "is_glob", "parse_pattern")
+load(":providers.bzl", "LayerTierInfo")
+
+_COMPRESSIONS = {
+    "gzip": (0, 9),
+    "none": (0, 0),
+    "zstd": (1, 22),
+}
+
+def _fail(ctx, msg):
+    fail("layer_tier %s: %s" % (ctx.label, msg))
+
+def _check_path(ctx, root):
+    if not root.startswith("/") or root == "/" or root.endswith("/"):
+        _fail(ctx, "root = %r must be an absolute directory without a trailing `/`, e.g. root = \"/app\"" % root)
+    for part in root[1:].split("/"):
+        if part in ("", ".", "..") or part.startswith(".wh."):
+            _fail(ctx, "root = %r has an empty, `.`, `..` or `.wh.` component; use a plain path such as \"/app\"" % root)
+
+def _layer_tier_impl(ctx):
+    groups = ctx.attr.groups
+    comp = ctx.attr.compression
+    if comp not in _COMPRESSIONS:
+        _fail(ctx, "unknown compression %r; use one of %s (e.g. compression = \"gzip\")" % (comp, ", ".join(sorted(_COMPRESSIONS))))
+    level = ctx.attr.compression_level
+    lo, hi = _COMPRESSIONS[comp]
+    if level != -1 and comp != "none" and (level < lo or level > hi):
+        _fail(ctx, "compression_level = %d is out of range for %s (%d..%d); use -1 for the default" % (level, comp, lo, hi))
+    for attr_name in ["warn_layers", "max_layers", "max_squashed_bytes", "max_package_bytes"]:
+        v = getattr(ctx.attr, attr_name)
+        if v < 0:
+            _fail(ctx, "%s = %d is negative; use a value >= 0 (0 disables the byte checks)" % (attr_name, v))
+    if ctx.attr.max_layers == 0:
+        _fail(ctx, "max_layers = 0; use a positive limit such as 127")
+    if ctx.attr.warn_layers > ctx.attr.max_layers:
+        _fail(ctx, "warn_layers = %d is larger than max_layers = %d; lower warn_layers" % (ctx.attr.warn_layers, ctx.attr.max_layers))
+    _check_path(ctx, ctx.attr.root)
+    owner = ctx.attr.owner.split(":")
+    if len(owner) != 2 or not owner[0].isdigit() or not owner[1].isdigit():
+        _fail(ctx, "owner = %r must be numeric \"UID:GID\", e.g. owner = \"65532:65532\"" % ctx.attr.owner)
+    if ctx.attr.unmatched not in ("warn", "error", "ignore"):
+        _fail(ctx, "unmatched = %r; use \"warn\", \"error\" or \"ignore\"" % ctx.attr.unmatched)
+
+    pip_exact = {}
+    pip_globs = []
+    splits = {}
+    label_groups = []
+    pip_groups = []
+    seen_pattern = {}
+    interp = ctx.attr.interpreter_group
+    for group, patterns in groups.items():
+        if not group or "/" in group or group.startswith("."):
+            _fail(ctx, "group name %r must be non-empty, without `/` and not start with `.`" % group)
+        if group == interp:
+            _fail(ctx, "group %r is also the interpreter_group; rename one of them" % group)
+        if not patterns:
+            _fail(ctx, "group %r is empty; give it at least one pip name, `name:glob` split or `//pkg/...` pattern, or delete it" % group)
+        kinds = {}
+        prefixes = []
+        for pattern in patterns:
+            p = parse_pattern(pattern)
+            if p.error:
+                _fail(ctx, "group %r: %s" % (group, p.error))
+            key = p.kind + ":" + p.name + ":" + p.subpath
+            if key in seen_pattern:
+                _fail(ctx, "%r appears in groups %r and %r; a package belongs to one group: delete it from one of them" % (pattern, seen_pattern[key], group))
+            seen_pattern[key] = group
+            kinds["label" if p.kind == "label" else "pip"] = True
+            if p.kind == "label":
+                prefixes.append((p.repo, p.prefix))
+            elif p.kind == "split":
+                splits.setdefault(p.name, []).append((p.subpath, group, pattern))
+            elif is_glob(p.name):
+                pip_globs.append((p.name, group, pattern))
+            else:
+                pip_exact[p.name] = (group, pattern)
+        if len(kinds) > 1:
+            _fail(ctx, "group %r mixes pip names and label patterns; put first-party `//...` patterns in a group of their own" % group)
+        if prefixes:
+            label_groups.append((group, prefixes))
+        else:
+            pip_groups.append(group)
+
+    level_str = "d" if level == -1 else str(level)
+    settings = "|".join([comp, level_str, ctx.attr.root, ctx.attr.owner, str(ctx.attr.keep_pyc)])
+    fingerprint = "%s%s_%s" % ({"gzip": "gz", "zstd": "zst", "none": "raw"}[comp], level_str, hash8(settings))
+
+    return [LayerTierInfo(
+        label = ctx.label,
+        groups = groups,
+        interpreter_group = interp,
+        compression = comp,
+        compression_level = level,
+        root = ctx.attr.root,
+        owner = ctx.attr.owner,
+        keep_pyc = ctx.attr.keep_pyc,
+        warn_layers = ctx.attr.warn_layers,
+        max_layers = ctx.attr.max_layers,
+        max_squashed_bytes = ctx.attr.max_squashed_bytes,
+        max_package_bytes = ctx.attr.max_package_bytes,
+        limit_as_warning = ctx.attr.limit_as_warning,
+        unmatched = ctx.attr.unmatched,
+        fingerprint = fingerprint,
+        _pip_exact = pip_exact,
+        _pip_globs = pip_globs,
+        _splits = splits,
+        _label_groups = label_groups,
+        _pip_groups = pip_groups,
+    )]
+
+layer_tier = rule(
+    implementation = _layer_tier_impl,
+    doc = """Describes how `py_image_layer` splits a binary into layers.
+
+Select it for a whole build with `--@rules_pyimage//py:layer_tier=//my:tier`,
+or pin it per target with `py_image_layer(layer_tier = ...)`. All checks run at
+analysis time; errors name this target and the fix.
+
+```starlark
+layer_tier(
+    name = "ml",
+    groups = {
+        "web": ["requests", "urllib3", "idna", "certifi", "charset-normalizer"],
+        "nvidia": ["nvidia-*"],
+        "torch_libs": ["torch:torch/lib/**"],
+        "mylibs": ["//libs/..."],
+    },
+    interpreter_group = "python",
+)
+```
+""",
+    attrs = {
+        "groups": attr.string_list_dict(
+            doc = """Ordered: each group becomes one layer, in this order (after the interpreter layer).
+Each entry is one of:
+
+* a pip distribution name, PEP 503-normalised when compared (`charset_normalizer` = `charset-normalizer`);
+* a glob over names (`nvidia-*`; `*` and `?`);
+* `name:glob` — the files of one distribution whose path relative to its `site-packages`
+  matches the glob (`torch:torch/lib/**`); the rest of that distribution stays where its
+  name puts it (another group, or the squashed layer). Splits are exclusive, first one wins;
+* a first-party label pattern `//pkg/...` (or `@repo//pkg/...`): every runfiles file under
+  that package tree. A group holds either pip entries or label patterns, not both.
+
+pip packages no group names go to one squashed layer after the pip groups; everything else
+of the binary goes to the last (app) layer.""",
+        ),
+        "interpreter_group": attr.string(
+            doc = "When set, the Python toolchain's runtime files (`PyRuntimeInfo.files` and interpreter) become the first layer, with this name.",
+        ),
+        "compression": attr.string(
+            default = "gzip",
+            doc = "`gzip` (default, readable by every runtime), `zstd` (Docker >= 23) or `none`.",
+        ),
+        "compression_level": attr.int(
+            default = -1,
+            doc = "gzip 0-9, zstd 1-22; -1 = the tool's default (gzip 6, zstd 3).",
+        ),
+        "root": attr.string(
+            default = "/app",
+            doc = "Image directory of the launcher `<root>/<binary name>` and of the runfiles tree `<root>/.runfiles` (`<root>/<binary name>.runfiles` links to it).",
+        ),
+        "owner": attr.string(
+            default = "0:0",
+            doc = "Numeric `UID:GID` of every entry.",
+        ),
+        "keep_pyc": attr.bool(
+            default = False,
+            doc = "Ship `*.pyc` files and `__pycache__` directories (dropped by default: parallel compilation is not deterministic).",
+        ),
+        "warn_layers": attr.int(default = 100, doc = "Warn above this many layers, base image layers included."),
+        "max_layers": attr.int(default = 127, doc = "Fail above this many layers, base image layers included (Docker's limit is 125–127)."),
+        "max_squashed_bytes": attr.int(default = 512 * 1024 * 1024, doc = "Warn when the squashed layer of ungrouped pip packages holds more uncompressed bytes; 0 disables."),
+        "max_package_bytes": attr.int(default = 256 * 1024 * 1024, doc = "Warn when one package larger than this shares a layer; 0 disables."),
+        "limit_as_warning": attr.bool(default = False, doc = "Only warn (do not fail the validation action) past `max_layers`."),
+        "unmatched": attr.string(
+            default = "warn",
+            doc = "What a pattern matching nothing in a binary does: `warn` (a WARNING line of the validation action and the report; tiers are shared by binaries that need not use every package), `error` (analysis error) or `ignore`.",
+        ),
+    },
+    provides = [LayerTierInfo],
+)
