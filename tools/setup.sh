@@ -39,7 +39,7 @@ ROOT_PKGS=(
   unzip
 )
 ROOT_PY_PKGS=(python3.11)
-HOST_PKGS=(debootstrap curl podman runc libarchive-tools zstd pigz hyperfine uidmap)
+HOST_PKGS=(debootstrap curl podman runc libarchive-tools zstd pigz hyperfine uidmap shellcheck)
 BUILDIFIER_VERSION=8.2.1
 CST_VERSION=1.19.1
 CST_STAMP="$CST_VERSION-v2"

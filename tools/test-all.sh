@@ -6,9 +6,10 @@
 #                                    (faster reruns while developing)
 #
 # Steps: tools/setup.sh; cargo fmt --check; cargo clippy --all-targets
-# -D warnings; cargo test; buildifier lint over every Starlark file; bazel test
-# //... in the root module; for every e2e/<ws>/ with a MODULE.bazel: bazel test
-# //... there, then the optional hook e2e/<ws>/test.sh (see docs/harness.md).
+# -D warnings; cargo test; buildifier lint over every Starlark file;
+# ShellCheck over tools/ and .ci/; bazel test //... in the root module; for
+# every e2e/<ws>/ with a MODULE.bazel: bazel test //... there, then the
+# optional hook e2e/<ws>/test.sh (see docs/harness.md).
 # Each step prints a result line; the last line is `N passed, N failed`
 # (tests and checks counted together). Exit status 0 only if nothing failed.
 set -uo pipefail
@@ -149,6 +150,15 @@ buildifier_lint() {
   "$PYIMAGE_TOOLS/bin/buildifier" -mode=check -lint=warn "${files[@]}"
 }
 
+shellcheck_all() {
+  local files
+  mapfile -t files < <(
+    find "$REPO/tools" "$REPO/.ci" -type f \( -name '*.sh' -o -name bazel -o -name run \) | LC_ALL=C sort
+  )
+  echo "shellcheck: ${#files[@]} scripts"
+  shellcheck -x -S warning "${files[@]}"
+}
+
 SUITE_START=$SECONDS
 echo "==> setup (tools/setup.sh)"
 if ! "$REPO/tools/setup.sh"; then
@@ -166,6 +176,7 @@ if [ -f Cargo.toml ]; then
   cargo_test_step
 fi
 check_step "buildifier lint" buildifier_lint
+check_step "shellcheck (tools/, .ci/)" shellcheck_all
 bazel_test_step "bazel test //... (root module)" "$REPO"
 for mod in "$REPO"/e2e/*/MODULE.bazel; do
   [ -f "$mod" ] || continue

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Shared settings and helpers for the offline Bazel harness (tools/setup.sh,
 # tools/bazel, tools/teardown.sh, tools/test-all.sh). Source it; do not run it.
 #
@@ -27,9 +27,6 @@ PYIMAGE_STUBS_IN_ROOT="/usr/local/share/rules_pyimage/stubs"
 : "${CARGO_HOME:=${HOME:-/root}/.cargo}"
 : "${RUSTUP_HOME:=${HOME:-/root}/.rustup}"
 export PYIMAGE_ROOT CARGO_HOME RUSTUP_HOME
-
-# Bumping this rebuilds nothing by itself; each step has its own version below.
-PYIMAGE_HARNESS_VERSION=1
 
 pyimage_log() { printf '[pyimage] %s\n' "$*" >&2; }
 pyimage_die() {
@@ -148,12 +145,12 @@ pyimage_root_path() {
 
 # Stop every process running inside the root, then unmount everything below it.
 pyimage_kill_and_unmount() {
-  local pids i
+  local pids
   pids="$(pyimage_pids_in_root)"
   if [ -n "$pids" ]; then
     # shellcheck disable=SC2086
     kill -TERM $pids 2>/dev/null || true
-    for i in 1 2 3 4 5 6 7 8 9 10; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
       pids="$(pyimage_pids_in_root)"
       [ -z "$pids" ] && break
       sleep 0.5
