@@ -29,7 +29,6 @@ rm -rf "$W"
 mkdir -p "$W/json" "$W/out"
 O="$W/out"
 SP="$CACHE/site-packages"
-SMALL="$CACHE/small"
 
 # Same determinism work for GNU tar as pyimage does: sorted names, numeric owner 0, fixed mtime.
 GTAR="tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --format=pax --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime"
@@ -52,25 +51,25 @@ for tree in site-packages small; do
     -n "pyimage none" "$P --compression none --output $O/p.tar --descriptor $O/p.json" \
     -n "GNU tar" "$GTAR -cf $O/t.tar -C $src ." \
     -n "bsdtar" "bsdtar --uid 0 --gid 0 -cf $O/b.tar -C $src ."
-  echo "$tree none pyimage $(size_of $O/p.tar)" >>"$sizes_file"
-  echo "$tree none tar $(size_of $O/t.tar)" >>"$sizes_file"
-  echo "$tree none bsdtar $(size_of $O/b.tar)" >>"$sizes_file"
+  echo "$tree none pyimage $(size_of "$O/p.tar")" >>"$sizes_file"
+  echo "$tree none tar $(size_of "$O/t.tar")" >>"$sizes_file"
+  echo "$tree none bsdtar $(size_of "$O/b.tar")" >>"$sizes_file"
 
   bench "$tree-gzip" \
     -n "pyimage gzip-6" "$P --compression gzip --level 6 --output $O/p.tar.gz --descriptor $O/pg.json" \
     -n "pyimage gzip-6 1 thread" "$P --compression gzip --level 6 --threads 1 --output $O/p1.tar.gz --descriptor $O/pg1.json" \
     -n "tar | gzip -6" "$GTAR -cf - -C $src . | gzip -6 -n > $O/t.tar.gz" \
     -n "tar | pigz -6" "$GTAR -cf - -C $src . | pigz -6 -n > $O/t.pigz.tar.gz"
-  echo "$tree gzip pyimage $(size_of $O/p.tar.gz)" >>"$sizes_file"
-  echo "$tree gzip pyimage-1t $(size_of $O/p1.tar.gz)" >>"$sizes_file"
-  echo "$tree gzip gzip $(size_of $O/t.tar.gz)" >>"$sizes_file"
-  echo "$tree gzip pigz $(size_of $O/t.pigz.tar.gz)" >>"$sizes_file"
+  echo "$tree gzip pyimage $(size_of "$O/p.tar.gz")" >>"$sizes_file"
+  echo "$tree gzip pyimage-1t $(size_of "$O/p1.tar.gz")" >>"$sizes_file"
+  echo "$tree gzip gzip $(size_of "$O/t.tar.gz")" >>"$sizes_file"
+  echo "$tree gzip pigz $(size_of "$O/t.pigz.tar.gz")" >>"$sizes_file"
 
   bench "$tree-zstd" \
     -n "pyimage zstd-3" "$P --compression zstd --level 3 --output $O/p.tar.zst --descriptor $O/pz.json" \
     -n "tar | zstd -3 -T0" "$GTAR -cf - -C $src . | zstd -q -3 -T0 > $O/t.tar.zst"
-  echo "$tree zstd pyimage $(size_of $O/p.tar.zst)" >>"$sizes_file"
-  echo "$tree zstd zstd $(size_of $O/t.tar.zst)" >>"$sizes_file"
+  echo "$tree zstd pyimage $(size_of "$O/p.tar.zst")" >>"$sizes_file"
+  echo "$tree zstd zstd $(size_of "$O/t.tar.zst")" >>"$sizes_file"
 done
 
 # Merge: the 20 largest top-level entries of site-packages, each with its *.dist-info, as 20
@@ -89,7 +88,7 @@ for p in "${pkgs[@]}"; do
     [[ -n "$di" ]] || continue
     trees+=(--tree "$SP/$di=/app/site-packages/$di")
     retar_dirs+=("$di")
-  done < <(cd "$SP" && ls -d -- *.dist-info 2>/dev/null | grep -i -e "^${base}-" || true)
+  done < <(find "$SP" -mindepth 1 -maxdepth 1 -type d -iname "${base}-*.dist-info" -printf '%f\n' | LC_ALL=C sort)
   "$BIN" layer "${trees[@]}" --package "$base" --compression gzip --level 6 \
     --output "$W/pkg-$base.tar.gz" --descriptor "$W/pkg-$base.json"
   merge_args+=("$W/pkg-$base.tar.gz=$W/pkg-$base.json")
@@ -102,8 +101,8 @@ bench "merge" \
   -n "pyimage re-tar 20 (gzip-6)" "$BIN layer ${retar_args[*]} --compression gzip --level 6 --output $O/r.tar.gz --descriptor $O/r.json" \
   -n "tar | gzip -6 of the 20" "$GTAR -cf - -C $SP ${retar_dirs[*]} | gzip -6 -n > $O/rt.tar.gz" \
   -n "tar | pigz -6 of the 20" "$GTAR -cf - -C $SP ${retar_dirs[*]} | pigz -6 -n > $O/rp.tar.gz"
-echo "merge merge pyimage $(size_of $O/m.tar.gz)" >>"$sizes_file"
-echo "merge retar pyimage $(size_of $O/r.tar.gz)" >>"$sizes_file"
+echo "merge merge pyimage $(size_of "$O/m.tar.gz")" >>"$sizes_file"
+echo "merge retar pyimage $(size_of "$O/r.tar.gz")" >>"$sizes_file"
 
 # The merged layer must read the same as the re-tarred one in GNU tar.
 if ! diff <(tar -tzf "$O/m.tar.gz" | sort) <(tar -tzf "$O/r.tar.gz" | sort) >/dev/null; then
