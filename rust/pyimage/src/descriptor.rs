@@ -31,6 +31,9 @@ pub struct Package {
 pub struct Descriptor {
     /// Schema version (1).
     pub schema: u32,
+    /// Group name (`merge --name`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// OCI media type of the blob.
     pub media_type: String,
     /// `none`, `gzip` or `zstd`.
@@ -189,10 +192,9 @@ impl AtomicFile {
 
     /// Closes and renames the file into place.
     pub fn commit(mut self) -> Result<()> {
-        if let Some(f) = self.file.take() {
-            f.sync_data().ok();
-            drop(f);
-        }
+        // no fsync: the rename is atomic for readers; durability across a power loss is
+        // Bazel's concern (it re-runs actions whose outputs are missing or damaged)
+        drop(self.file.take());
         fs::rename(&self.tmp, &self.dest).at(&self.dest)?;
         self.tmp = PathBuf::new();
         Ok(())

@@ -686,6 +686,7 @@ pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
     out.put_back(file);
     let descriptor = Descriptor {
         schema: SCHEMA,
+        name: None,
         media_type: opts.compression.media_type().into(),
         compression: opts.compression.name().into(),
         digest: sha256_string(&sum.digest),

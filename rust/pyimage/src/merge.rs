@@ -326,6 +326,7 @@ pub fn merge_layers(opts: &MergeOptions) -> Result<Descriptor> {
     let diff_id: [u8; 32] = hasher.finalize().into();
     let descriptor = Descriptor {
         schema: SCHEMA,
+        name: opts.name.clone(),
         media_type: compression.media_type().into(),
         compression: compression.name().into(),
         digest: sha256_string(&digest),
