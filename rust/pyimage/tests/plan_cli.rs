@@ -502,3 +502,38 @@ fn autogroup_usage_errors() {
         .arg("--budget=0"));
     assert_eq!(code, 1);
 }
+
+#[test]
+fn validate_unmatched_patterns_warn() {
+    let (f, plan) = smoke();
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    v["groups"] = json!([
+        [
+            "web",
+            [
+                "requests",
+                "urllib3",
+                "idna",
+                "certifi",
+                "charset-normalizer",
+                "reqests"
+            ]
+        ],
+        ["torch", ["torch"]],
+        ["mylibs", ["//libs/..."]]
+    ]);
+    v["unmatched"] = json!([
+        {"group": "web", "pattern": "reqests"},
+        {"group": "torch", "pattern": "torch"}
+    ]);
+    let plan = f.write("plan_unmatched.json", &v);
+    let (code, _, stderr) = run(pyimage()
+        .arg("validate")
+        .arg("--plan")
+        .arg(&plan)
+        .args(&f.descriptors));
+    assert_eq!(code, 0, "{stderr}");
+    golden("validate_unmatched.txt", &stderr);
+    assert!(stderr.contains("pattern \"reqests\" of group \"web\""));
+    assert!(stderr.contains("remove the pattern and its now empty group"));
+}

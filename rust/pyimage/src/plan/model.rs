@@ -223,6 +223,19 @@ pub struct Plan {
     pub deps: BTreeMap<String, Vec<String>>,
     /// Optional sizes of pip packages in uncompressed bytes, used when no descriptor names them.
     pub package_bytes: BTreeMap<String, u64>,
+    /// Tier patterns that matched no pip package of this binary (written by the rules when
+    /// the tier says `unmatched = "warn"`); each becomes a warning.
+    pub unmatched: Vec<UnmatchedPattern>,
+}
+
+/// A tier pattern that matched nothing.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct UnmatchedPattern {
+    /// The group it belongs to.
+    pub group: String,
+    /// The pattern.
+    pub pattern: String,
 }
 
 /// One pip distribution inside a layer, as the descriptor reports it.

@@ -128,6 +128,7 @@ pub fn validate(
         messages.push(m);
     }
     messages.extend(check_packages(&ctx));
+    messages.extend(check_unmatched(&ctx));
 
     let t = &plan.thresholds;
     let errors = messages
@@ -569,6 +570,64 @@ fn check_packages(ctx: &Ctx<'_>) -> Vec<Message> {
                 text,
             });
         }
+    }
+    out
+}
+
+fn check_unmatched(ctx: &Ctx<'_>) -> Vec<Message> {
+    let groups = ctx.plan.tier_groups();
+    let position = |g: &str| {
+        groups
+            .0
+            .iter()
+            .position(|(n, _)| n == g)
+            .unwrap_or(usize::MAX)
+    };
+    let mut items: Vec<&super::model::UnmatchedPattern> = ctx.plan.unmatched.iter().collect();
+    items.sort_by(|a, b| {
+        position(&a.group)
+            .cmp(&position(&b.group))
+            .then_with(|| a.group.cmp(&b.group))
+            .then_with(|| a.pattern.cmp(&b.pattern))
+    });
+    items.dedup();
+    let mut out = Vec::new();
+    for u in items {
+        let mut text = String::new();
+        let _ = writeln!(
+            text,
+            "WARNING: {}: pattern \"{}\" of group \"{}\" in tier {} matches no pip package of this binary.",
+            ctx.who, u.pattern, u.group, ctx.tier
+        );
+        let mut new_groups = Groups(Vec::new());
+        let mut dropped_group = false;
+        for (name, patterns) in &groups.0 {
+            if *name == u.group {
+                let kept: Vec<String> = patterns
+                    .iter()
+                    .filter(|p| **p != u.pattern)
+                    .cloned()
+                    .collect();
+                if kept.is_empty() {
+                    dropped_group = true;
+                    continue;
+                }
+                new_groups.0.push((name.clone(), kept));
+            } else {
+                new_groups.0.push((name.clone(), patterns.clone()));
+            }
+        }
+        let _ =
+            writeln!(
+            text,
+            "  Fix the name, or remove the pattern{} if no other binary using the tier needs it:",
+            if dropped_group { " and its now empty group" } else { "" }
+        );
+        text.push_str(&ctx.snippet(&new_groups));
+        out.push(Message {
+            severity: Severity::Warning,
+            text,
+        });
     }
     out
 }
