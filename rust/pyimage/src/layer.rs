@@ -551,18 +551,25 @@ impl<'a> Collector<'a> {
                 if *from_manifest && target.starts_with('/') {
                     // image-absolute target inside this layer: rewrite relative
                     if let Some(t) = resolve_relative("", target) {
-                        let inside = !t.is_empty() && {
-                            let mut q = t.as_str();
-                            loop {
-                                if self.map.contains_key(q) {
-                                    break true;
+                        let below = format!("{t}/");
+                        let has_below = self
+                            .map
+                            .range(below.clone()..)
+                            .next()
+                            .is_some_and(|(k, _)| k.starts_with(&below));
+                        let inside = !t.is_empty() && has_below
+                            || !t.is_empty() && {
+                                let mut q = t.as_str();
+                                loop {
+                                    if self.map.contains_key(q) {
+                                        break true;
+                                    }
+                                    if q.is_empty() || !q.contains('/') {
+                                        break false;
+                                    }
+                                    q = parent(q);
                                 }
-                                if q.is_empty() || !q.contains('/') {
-                                    break false;
-                                }
-                                q = parent(q);
-                            }
-                        };
+                            };
                         if inside {
                             rewrites.push((path.clone(), relative(parent(path), &t)));
                         }
