@@ -138,12 +138,12 @@ def _py_image_layer_impl(ctx):
     if tier.interpreter_group:
         tc = ctx.toolchains[_PY_TOOLCHAIN]
         runtime = tc.py3_runtime if tc else None
-        if not runtime or not runtime.files and not runtime.interpreter:
-            _fail(ctx, "layer_tier %s sets interpreter_group = %r but the Python toolchain of %s has no in-build runtime (it uses a system interpreter at %r). Use a py_runtime with `files` and `interpreter`, or remove interpreter_group." % (
+        if not runtime or not runtime.files:
+            _fail(ctx, "layer_tier %s sets interpreter_group = %r but the Python toolchain of %s has no in-build runtime files (interpreter: %s). Use a toolchain whose py_runtime has `files` (a real interpreter tree), or remove interpreter_group from the tier." % (
                 tier.label,
                 tier.interpreter_group,
                 binary.label,
-                getattr(runtime, "interpreter_path", None),
+                (runtime.interpreter.short_path if runtime.interpreter else runtime.interpreter_path) if runtime else None,
             ))
         rt_files = depset(
             [runtime.interpreter] if runtime.interpreter else [],
@@ -203,9 +203,23 @@ def _py_image_layer_impl(ctx):
 
     index = len(layers)
     for group in tier._pip_groups:
-        if group in groups:
+        if group not in groups:
+            continue
+        patterns = tier.groups[group]
+        single = None
+        if len(patterns) == 1 and patterns[0].replace("*", "").replace("?", "") == patterns[0]:
+            # A one-package group: its layer is the package's own fragment, built once at
+            # the package and shared by every binary (no merge). Bounded: one package.
+            frag = groups[group].to_list()
+            if len(frag) == 2:
+                single = frag
+        if single:
+            tar = [f for f in single if not f.path.endswith(".json")][0]
+            desc = [f for f in single if f.path.endswith(".json")][0]
+            layers.append(struct(kind = "pip_group", group = group, tar = tar, descriptor = desc, packages = names.get(group, depset())))
+        else:
             layers.append(merged(group, index, "pip_group"))
-            index += 1
+        index += 1
     if "" in groups:
         layers.append(merged("", index, "pip_squashed"))
         index += 1

@@ -1,0 +1,99 @@
+"""Analysis tests of layer_tier and py_image_layer: bad configurations, provider
+contents, layer order, package identity (skylib analysistest)."""
+
+load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+load("//py:defs.bzl", "LayerTierInfo")
+
+# ---- expected failures ----
+
+def _failure_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    for want in ctx.attr.expected:
+        asserts.expect_failure(env, want)
+    return analysistest.end(env)
+
+failure_test = analysistest.make(
+    _failure_test_impl,
+    expect_failure = True,
+    attrs = {"expected": attr.string_list()},
+)
+
+# ---- provider contents ----
+
+def _tier_info_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    tier = analysistest.target_under_test(env)[LayerTierInfo]
+    asserts.equals(env, ["web", "ml", "split", "mylibs"], tier.groups.keys())
+    asserts.equals(env, "zstd", tier.compression)
+    asserts.equals(env, 5, tier.compression_level)
+    asserts.equals(env, "/srv", tier.root)
+    asserts.equals(env, "65532:65532", tier.owner)
+    asserts.equals(env, "python", tier.interpreter_group)
+    asserts.equals(env, ["web", "ml", "split"], tier._pip_groups)
+    asserts.equals(env, ("web", "charset_normalizer"), tier._pip_exact["charset-normalizer"])
+    asserts.equals(env, [("nvidia-*", "ml", "nvidia-*")], tier._pip_globs)
+    asserts.equals(env, [("torch/lib/**", "split", "torch:torch/lib/**")], tier._splits["torch"])
+    asserts.equals(env, [("mylibs", [("", "libs/")])], tier._label_groups)
+    asserts.true(env, tier.fingerprint.startswith("zst5_"), tier.fingerprint)
+    return analysistest.end(env)
+
+tier_info_test = analysistest.make(_tier_info_test_impl)
+
+def _fingerprint_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    a = analysistest.target_under_test(env)[LayerTierInfo]
+    b = ctx.attr.same[LayerTierInfo]
+    c = ctx.attr.different[LayerTierInfo]
+    asserts.equals(env, a.fingerprint, b.fingerprint, "groups must not change the fingerprint")
+    asserts.true(env, a.fingerprint != c.fingerprint, "root must change the fingerprint")
+    return analysistest.end(env)
+
+fingerprint_test = analysistest.make(
+    _fingerprint_test_impl,
+    attrs = {
+        "different": attr.label(providers = [LayerTierInfo]),
+        "same": attr.label(providers = [LayerTierInfo]),
+    },
+)
+
+# ---- layer order and actions of py_image_layer ----
+
+def _layers_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    names = [f.basename for f in target[DefaultInfo].files.to_list()]
+    asserts.equals(env, ctx.attr.layers, names)
+    descs = [f.basename for f in target[OutputGroupInfo].descriptors.to_list()]
+    asserts.equals(env, [n + ".json" for n in ctx.attr.layers], descs)
+    mnemonics = {}
+    for a in analysistest.target_actions(env):
+        mnemonics[a.mnemonic] = mnemonics.get(a.mnemonic, 0) + 1
+    for m, n in ctx.attr.mnemonics.items():
+        asserts.equals(env, int(n), mnemonics.get(m, 0), "actions with mnemonic " + m)
+    return analysistest.end(env)
+
+layers_test = analysistest.make(
+    _layers_test_impl,
+    attrs = {
+        "layers": attr.string_list(),
+        "mnemonics": attr.string_dict(doc = "mnemonic -> count of actions owned by the target under test"),
+    },
+)
+
+# ---- packages found by the aspect ----
+
+def _packages_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    plan = [a for a in analysistest.target_actions(env) if a.mnemonic == "FileWrite" and a.outputs.to_list()[0].basename == "plan.json"]
+    asserts.equals(env, 1, len(plan))
+    content = plan[0].content
+    for want in ctx.attr.contains:
+        asserts.true(env, want in content, "plan.json lacks %r:\n%s" % (want, content))
+    _ = target
+    return analysistest.end(env)
+
+packages_test = analysistest.make(
+    _packages_test_impl,
+    attrs = {"contains": attr.string_list()},
+)
