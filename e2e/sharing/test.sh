@@ -25,9 +25,11 @@ cd "$HERE"
 OUT="$HERE/.test-out"
 rm -rf "$OUT"
 mkdir -p "$OUT"
-# Layer actions never come from the disk cache here: every spawn in the log
-# is a real execution.
-FLAGS=(--modify_execution_info='PyImage.*=+no-cache')
+# No disk cache here: every spawn in the clean build's log is a real
+# execution (the layer tool itself comes from a repository rule and is not
+# rebuilt by `bazel clean`). The local action cache stays on: that is what
+# the incremental check relies on.
+FLAGS=(--disk_cache=)
 TARGETS=(//apps:app_a_layers //apps:app_b_layers //apps:app_c_layers)
 
 passed=0 failed=0
@@ -67,7 +69,7 @@ args=(--packages=attrs,colorama,idna,six)
 for app in app_a app_b app_c; do
   args+=("--set=$app")
   while IFS= read -r f; do args+=("$f"); done < <(
-    "$BAZEL" cquery --output=files "${FLAGS[@]}" "//apps:${app}_layers" "//apps:${app}_descriptors" 2>/dev/null
+    "$BAZEL" cquery --output=files "${FLAGS[@]}" "//apps:${app}_layers + //apps:${app}_descriptors" 2>/dev/null
   )
 done
 # cquery prints paths relative to the execution root; bazel-out/ is reachable
@@ -79,6 +81,11 @@ check "package layer digests identical across the three layer sets" \
   "$PY" "$HERE/tests/shared_digests_test.py" "${args[@]}"
 
 step "incremental: edit only first-party app code, rebuild"
+# Settle first: an up-to-date build right before the edit, so that the log
+# below holds only what the edit caused.
+check "up-to-date build before the edit" \
+  "$BAZEL" build "${FLAGS[@]}" "${TARGETS[@]}" \
+  //apps:app_a_descriptors //apps:app_b_descriptors //apps:app_c_descriptors
 SRC="$HERE/apps/app_a.py"
 BACKUP="$OUT/app_a.py.orig"
 cp -p "$SRC" "$BACKUP"
@@ -90,15 +97,17 @@ check "incremental build after the edit" \
   "$BAZEL" build "${FLAGS[@]}" --execution_log_json_file="$OUT/incremental.json" \
   "${TARGETS[@]}" //apps:app_a_descriptors //apps:app_b_descriptors //apps:app_c_descriptors
 "$PY" "$EXECLOG" summary "$OUT/incremental.json"
-# Allowed: the app layer of app_a (declared in //apps), validation and report
-# actions. Required: exactly one layer action, in //apps. No package action.
+# Allowed: the app layer of app_a (declared in //apps, under app_a_layers*;
+# mnemonic PyImageApp, PyImageLayer accepted too), app_a's validation and
+# report actions. Required: exactly one app-layer action. Nothing of app_b or
+# app_c, no package action, no merge.
 check "only app_a's app layer (+ validation/report) re-ran" \
   "$PY" "$EXECLOG" check-only "$OUT/incremental.json" \
-  --allow 'PyImageLayer:^apps$' \
-  --allow 'PyImage(Validate|Report|Plan|Descriptor)[A-Za-z]*' \
-  --exactly 'PyImageLayer:^apps$=1' \
-  --exactly 'PyImageLayer:^external/=0' \
-  --exactly 'PyImageMerge:^external/=0'
+  --allow 'PyImage(App|Layer):^apps/app_a_' \
+  --allow 'PyImage(Validate|Report|Plan|Descriptor)[A-Za-z]*:^apps/app_a_' \
+  --exactly 'PyImage(App|Layer):^apps/app_a_=1' \
+  --exactly 'PyImage(App|Layer|Merge):^external/=0' \
+  --exactly 'PyImageMerge=0'
 
 restore
 trap - EXIT

@@ -229,7 +229,7 @@ def bench_pkgtar(ws, runs, ns):
 def output_sizes(ws, sets, flags):
     out = {}
     for key, targets in sets.items():
-        _, text = bazel(ws, "cquery", "--output=files", *flags, *targets, check=False)
+        _, text = bazel(ws, "cquery", "--output=files", *flags, " + ".join(targets), check=False)
         total = 0
         for line in text.splitlines():
             line = line.strip()
