@@ -10,7 +10,7 @@ load(":toolchain.bzl", "TOOLCHAIN_TYPE", "pyimage_tool")
 # alias (actual), aspect_rules_py (deps, data, and `whl_install`'s `src`).
 ATTR_ASPECTS = ["deps", "data", "srcs", "actual", "src", "runtime_deps"]
 
-def _own_files(target, ctx, repo):
+def _own_files(ctx, repo):
     """The target's own files inside its repository, as a list, and whether one sits under site-packages."""
     files = []
     site = False
@@ -48,7 +48,7 @@ def _detect(target, ctx):
 
     if PyInfo not in target:
         return None
-    files, site = _own_files(target, ctx, repo)
+    files, site = _own_files(ctx, repo)
     if not site:
         return None
     info = _identity(files, repo)
@@ -65,9 +65,11 @@ def _detect(target, ctx):
     )
 
 def _skip_prefixes(pkg):
-    """Runfiles paths the package's fragments ship, for the app layer to leave out:
+    """Runfiles paths the package's fragments ship, for the app layer to leave out.
+
     `<repo>/site-packages/` (not the whole repo: Bazel's generated `<repo>/__init__.py`
-    belongs to the app layer), a tree's own path, and any other file exactly."""
+    belongs to the app layer), a tree's own path, and any other file exactly.
+    """
     if pkg.tree:
         return [runfiles_rel(pkg.anchor) + "/"]
     site = pkg.repo + "/site-packages/"

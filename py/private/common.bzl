@@ -155,6 +155,12 @@ def package_parts(actions, tool, pkg, settings, splits, group_of_rest, out_prefi
     return out
 
 def add_settings(args, settings):
+    """Adds the byte-relevant flags of `pyimage layer` (compression, level, owner, pyc).
+
+    Args:
+      args: the Args of a `pyimage layer` action.
+      settings: settings_of(tier).
+    """
     args.add("--compression", settings.compression)
     if settings.level != -1 and settings.compression != "none":
         args.add("--level", str(settings.level))

@@ -52,6 +52,9 @@ def _interp_dest(f):
 
 # ---- helpers ----
 
+def _layer_struct(kind, group, tar, descriptor, packages):
+    return struct(kind = kind, group = group, tar = tar, descriptor = descriptor, packages = packages)
+
 def _fail(ctx, msg):
     fail("py_image_layer %s: %s" % (ctx.label, msg))
 
@@ -66,7 +69,6 @@ def _plan_pinned(ctx, tier, info, tool, prefix):
     groups = {}
     names = {}
     matched = {}
-    rebuilt = 0
     for pkg in info.pkgs.to_list():  # one entry per distribution; rule level, once per target
         group, patterns = assign_group(tier, pkg.name)
         splits = tier._splits.get(pkg.name, [])
@@ -79,7 +81,6 @@ def _plan_pinned(ctx, tier, info, tool, prefix):
             ]
         else:
             parts = package_parts(ctx.actions, tool, pkg, settings, splits, group, out_prefix = prefix + "pkgs/")
-            rebuilt += 1
         for part in parts:
             groups.setdefault(part.group, []).extend([part.tar, part.descriptor])
             names.setdefault(part.group, []).append(pkg.name)
@@ -199,7 +200,7 @@ def _py_image_layer_impl(ctx):
             mnemonic = "PyImageMerge",
             progress_message = "PyImageMerge %s (%s)" % (group or "squashed pip packages", ctx.label),
         )
-        return struct(kind = kind, group = group or "pip", tar = tar, descriptor = desc, packages = names.get(group, depset()))
+        return _layer_struct(kind = kind, group = group or "pip", tar = tar, descriptor = desc, packages = names.get(group, depset()))
 
     index = len(layers)
     for group in tier._pip_groups:
@@ -281,7 +282,7 @@ def _py_image_layer_impl(ctx):
             mnemonic = "PyImageApp" if kind == "app" else "PyImageFirstParty",
             progress_message = "%s %s (%s)" % ("PyImageApp" if kind == "app" else "PyImageFirstParty", name, ctx.label),
         )
-        return struct(kind = kind, group = name, tar = tar, descriptor = desc, packages = depset())
+        return _layer_struct(kind = kind, group = name, tar = tar, descriptor = desc, packages = depset())
 
     for i, (group, only) in enumerate(label_prefixes):
         skips = []
@@ -322,7 +323,7 @@ def _py_image_layer_impl(ctx):
     pa.add("}")
     ctx.actions.write(plan, pa)
 
-    descriptors = [l.descriptor for l in layers]
+    descriptors = [layer.descriptor for layer in layers]
     report = ctx.actions.declare_file(prefix + "report.txt")
     ra = ctx.actions.args()
     ra.add("report")
@@ -370,7 +371,7 @@ def _py_image_layer_impl(ctx):
     ea.add("%s/%s.runfiles" % (root, exe.basename))
     ctx.actions.write(expected, ea)
 
-    tars = [l.tar for l in layers]
+    tars = [layer.tar for layer in layers]
     return [
         DefaultInfo(files = depset(tars, order = "preorder")),
         OutputGroupInfo(

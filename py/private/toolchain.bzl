@@ -33,7 +33,14 @@ pyimage_toolchain = rule(
 )
 
 def pyimage_tool(ctx):
-    """The `pyimage` FilesToRunProvider of the resolved toolchain (rules and aspects)."""
+    """The `pyimage` tool of the resolved toolchain (rules and aspects).
+
+    Args:
+      ctx: rule or aspect context with the toolchain type in its `toolchains`.
+
+    Returns:
+      FilesToRunProvider of `pyimage`.
+    """
     tc = ctx.toolchains[TOOLCHAIN_TYPE]
     if not tc:
         fail("%s: no pyimage toolchain is registered; rules_pyimage's MODULE.bazel registers @pyimage_toolchains//:all (see e2e/README.md)" % ctx.label)

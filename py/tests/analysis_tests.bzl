@@ -84,13 +84,11 @@ layers_test = analysistest.make(
 
 def _packages_test_impl(ctx):
     env = analysistest.begin(ctx)
-    target = analysistest.target_under_test(env)
     plan = [a for a in analysistest.target_actions(env) if a.mnemonic == "FileWrite" and a.outputs.to_list()[0].basename == "plan.json"]
     asserts.equals(env, 1, len(plan))
     content = plan[0].content
     for want in ctx.attr.contains:
         asserts.true(env, want in content, "plan.json lacks %r:\n%s" % (want, content))
-    _ = target
     return analysistest.end(env)
 
 packages_test = analysistest.make(
