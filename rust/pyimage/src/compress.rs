@@ -235,8 +235,11 @@ impl std::fmt::Debug for LayerStream {
     }
 }
 
-fn deflate_block(c: &mut Compress, dict: Option<&[u8]>, block: &[u8], out: &mut Vec<u8>) {
-    c.reset();
+/// Deflates one block with a fresh compressor: reusing one through `reset()` carries state
+/// across blocks in zlib-rs and made the bytes depend on which worker got which block.
+fn deflate_block(level: flate2::Compression, dict: Option<&[u8]>, block: &[u8], out: &mut Vec<u8>) {
+    let mut c = Compress::new(level, false);
+    let c = &mut c;
     if let Some(d) = dict {
         let d = &d[d.len().saturating_sub(GZIP_DICT)..];
         c.set_dictionary(d).expect("deflate dictionary");
@@ -303,15 +306,9 @@ impl LayerStream {
                     jobs.push(jtx);
                     results.push(rrx);
                     workers.push(std::thread::spawn(move || {
-                        let mut c = Compress::new(lvl, false);
                         for (block, prev) in jrx {
                             let mut out = Vec::new();
-                            deflate_block(
-                                &mut c,
-                                prev.as_deref().map(|v| &v[..]),
-                                &block,
-                                &mut out,
-                            );
+                            deflate_block(lvl, prev.as_deref().map(|v| &v[..]), &block, &mut out);
                             let mut crc = Crc::new();
                             crc.update(&block);
                             if rtx.send((out, crc)).is_err() {
