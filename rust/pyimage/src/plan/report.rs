@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::model::Plan;
-use super::resolve::{human_bytes, ResolvedLayer};
+use super::resolve::{display_label, human_bytes, ResolvedLayer};
 
 /// One row of the report.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -97,11 +97,11 @@ pub fn build(plan: Option<&Plan>, layers: &[ResolvedLayer], base_layers: u64) ->
     };
     let (target, tier) = match plan {
         Some(p) => (
-            p.target.clone(),
+            display_label(&p.target),
             if p.tier.label.is_empty() {
                 p.tier.name.clone()
             } else {
-                p.tier.label.clone()
+                display_label(&p.tier.label)
             },
         ),
         None => (String::new(), String::new()),

@@ -211,6 +211,15 @@ pub fn resolve(
     Ok(out)
 }
 
+/// Shows a Bazel label as users write it: `@@//pkg:t` (main repository, canonical form) and
+/// `@//pkg:t` become `//pkg:t`; other labels are kept.
+pub fn display_label(label: &str) -> String {
+    label
+        .strip_prefix("@@//")
+        .or_else(|| label.strip_prefix("@//"))
+        .map_or_else(|| label.to_string(), |rest| format!("//{rest}"))
+}
+
 /// Formats a byte count with binary units and one decimal (`0 B`, `812 B`, `1.5 KiB`, `250.3 MiB`).
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -229,6 +238,14 @@ pub fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels() {
+        assert_eq!(display_label("@@//app:layers"), "//app:layers");
+        assert_eq!(display_label("@//app:layers"), "//app:layers");
+        assert_eq!(display_label("@@rules_x+//a:b"), "@@rules_x+//a:b");
+        assert_eq!(display_label("//a:b"), "//a:b");
+    }
 
     #[test]
     fn human() {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::model::{Groups, LayerKind, Plan};
-use super::resolve::{human_bytes, PackageSizes, ResolvedLayer};
+use super::resolve::{display_label, human_bytes, PackageSizes, ResolvedLayer};
 use super::snippet::layer_tier_snippet;
 
 /// Options of `validate` that are not in the plan.
@@ -103,10 +103,10 @@ pub fn validate(
     let who = if plan.target.is_empty() {
         "image".to_string()
     } else {
-        plan.target.clone()
+        display_label(&plan.target)
     };
     let tier = if !plan.tier.label.is_empty() {
-        plan.tier.label.clone()
+        display_label(&plan.tier.label)
     } else if !plan.tier.name.is_empty() {
         plan.tier.name.clone()
     } else {
