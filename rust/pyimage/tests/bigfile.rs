@@ -1,0 +1,57 @@
+//! A file of 8 GiB + 100 bytes (sparse on disk) must be written with a PAX `size` record and
+//! read back with the right size by GNU tar and by `pyimage list`.
+//!
+//! Slow (it streams 8 GiB through hashing and compression), so it is ignored by default:
+//! `cargo test --release --test bigfile -- --ignored`. The header logic itself is covered by
+//! the unit tests in `src/tarfmt.rs` (`huge_size_uses_pax_size_record`).
+
+mod common;
+
+use std::fs;
+
+use common::*;
+
+#[test]
+#[ignore = "streams 8 GiB; run with --ignored"]
+fn file_over_8_gib_gets_a_pax_size_record() {
+    let d = tmp();
+    let p = d.path();
+    fs::create_dir_all(p.join("t")).unwrap();
+    let size: u64 = 8 * 1024 * 1024 * 1024 + 100;
+    let f = fs::File::create(p.join("t/huge.bin")).unwrap();
+    if f.set_len(size).is_err() {
+        eprintln!("this file system cannot hold a sparse 8 GiB file; nothing to test");
+        return;
+    }
+    drop(f);
+    ok(
+        &[
+            "layer",
+            "--output",
+            "h.zst",
+            "--descriptor",
+            "h.json",
+            "--tree",
+            "t=/big",
+            "--compression",
+            "zstd",
+            "--level",
+            "1",
+        ],
+        p,
+    );
+    let desc = descriptor(&p.join("h.json"));
+    assert_eq!(
+        desc["uncompressed_size"],
+        size + 512 * 3 + 512 + 512 * 2 + 412
+    );
+    let listing = ok(&["list", "h.zst"], p);
+    assert!(
+        listing.contains(&format!("{size} big/huge.bin")),
+        "{listing}"
+    );
+    require("tar");
+    require("zstd");
+    let v = sh("zstd -qdc h.zst | tar -tvf -", p);
+    assert!(v.contains(&format!("{size}")), "{v}");
+}
