@@ -254,13 +254,14 @@ def bench_actions(ws, ns, logdir):
         owners = execlog.by_owner(spawns)
         pkg = sum(c for (m, _, o), c in owners.items() if m == "PyImageLayer" and o.startswith("external/"))
         pkg_owners = len({o for (m, _, o) in owners if m == "PyImageLayer" and o.startswith("external/")})
-        app = sum(c for (m, _, o), c in owners.items() if m == "PyImageLayer" and not o.startswith("external/"))
+        app = sum(c for (m, _, o), c in owners.items()
+                  if m in ("PyImageLayer", "PyImageApp") and not o.startswith("external/"))
         mn = execlog.by_mnemonic(spawns)
         rows.append((n, pkg, pkg_owners, app, mn.get("PyImageMerge", 0), mn.get("PyImageValidate", 0),
                      sum(v for k, v in mn.items() if k.startswith("PyImage")), len(spawns)))
     print()
     print("## Actions executed in a clean build of N binaries' layers (execution log)")
-    print("| N | PyImageLayer (packages) | distinct packages | PyImageLayer (app) | PyImageMerge | PyImageValidate | all PyImage* | all spawns |")
+    print("| N | PyImageLayer (packages) | distinct packages | app layers (PyImageApp) | PyImageMerge | PyImageValidate | all PyImage* | all spawns |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print("| %d | %d | %d | %d | %d | %d | %d | %d |" % r)
