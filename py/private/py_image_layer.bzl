@@ -135,7 +135,7 @@ def _py_image_layer_impl(ctx):
 
     # ---- 1. interpreter ----
     runtime = None
-    interp_list = None
+    interp_files = None
     if tier.interpreter_group:
         tc = ctx.toolchains[_PY_TOOLCHAIN]
         runtime = tc.py3_runtime if tc else None
@@ -155,11 +155,7 @@ def _py_image_layer_impl(ctx):
         m.set_param_file_format("multiline")
         m.add_all(rt_files, map_each = manifest_line, expand_directories = False)
         ctx.actions.write(manifest, m)
-        interp_list = ctx.actions.declare_file(prefix + "interpreter.paths")
-        lst = ctx.actions.args()
-        lst.set_param_file_format("multiline")
-        lst.add_all(rt_files, map_each = _interp_dest, expand_directories = False, format_each = root + "/.runfiles/%s")
-        ctx.actions.write(interp_list, lst)
+        interp_files = rt_files
         tar = ctx.actions.declare_file(prefix + "0_" + tier.interpreter_group + ext)
         desc = ctx.actions.declare_file(tar.basename + ".json", sibling = tar)
         args = ctx.actions.args()
@@ -252,7 +248,7 @@ def _py_image_layer_impl(ctx):
             abs_prefixes.append("%s/.runfiles/_main/%s" % (root, p))
         label_prefixes.append((group, abs_prefixes))
 
-    def cut_layer(name, kind, only, skips, index):
+    def cut_layer(name, kind, skips, index):
         tar = ctx.actions.declare_file("%s%d_%s%s" % (prefix, index, name, ext))
         desc = ctx.actions.declare_file(tar.basename + ".json", sibling = tar)
         args = ctx.actions.args()
@@ -263,15 +259,13 @@ def _py_image_layer_impl(ctx):
         add_settings(args, settings)
         args.add("--prefix", root + "/.runfiles/")
         args.add("--manifest", rf)
-        for p in only:
-            args.add("--only-prefix", p)
         for p in skips:
             args.add("--skip-prefix", p)
         args.add_all(info.skip_prefixes, before_each = "--skip-prefix", format_each = root + "/.runfiles/%s")
         inputs = [rf_inputs]
-        if interp_list:
-            args.add("--skip-list", interp_list)
-            inputs.append(depset([interp_list]))
+        if interp_files:
+            # The interpreter layer's files, each skipped by its exact image path.
+            args.add_all(interp_files, map_each = _interp_dest, expand_directories = False, before_each = "--skip-prefix", format_each = root + "/.runfiles/%s")
         ctx.actions.run(
             executable = tool,
             arguments = ["layer", args],
@@ -284,16 +278,65 @@ def _py_image_layer_impl(ctx):
         )
         return _layer_struct(kind = kind, group = name, tar = tar, descriptor = desc, packages = depset())
 
+    rf_root = root + "/.runfiles/"
+    skip_exact = {}
+    candidates = []  # (dest, manifest line, input file or None)
+    if label_prefixes:
+        # First-party groups: their entries are picked at analysis time (one walk over the
+        # binary's runfiles, only when the tier has label groups), so each first-party
+        # layer's action depends on its own files only.
+        if interp_files:
+            skip_exact = {rf_root + _interp_dest(f): True for f in interp_files.to_list()}
+        for f in runfiles.files.to_list():
+            line = manifest_line(f)
+            candidates.append((rf_root + line.split("\t")[1], line, f))
+        for e in runfiles.symlinks.to_list():
+            candidates.append((rf_root + "_main/" + e.path, _symlink_line(e), e.target_file))
+        for e in runfiles.root_symlinks.to_list():
+            candidates.append((rf_root + e.path, _root_symlink_line(e), e.target_file))
+        for path in runfiles.empty_filenames.to_list():
+            line = _empty_line(path)
+            candidates.append((rf_root + line.split("\t")[1], line, None))
+
     for i, (group, only) in enumerate(label_prefixes):
         skips = []
         for j, (_, other) in enumerate(label_prefixes):
             if j != i:
                 skips.extend([o for o in other if any([o.startswith(p) and o != p for p in only])])
-        fp = cut_layer(group, "first_party", only, skips, index)
-        layers.append(struct(kind = fp.kind, group = fp.group, tar = fp.tar, descriptor = fp.descriptor, packages = depset([p for g, p in _label_patterns(tier, group)])))
+        lines = []
+        files = []
+        for dest, line, f in candidates:
+            if dest in skip_exact:
+                continue
+            if not any([dest.startswith(p) for p in only]) or any([dest.startswith(p) for p in skips]):
+                continue
+            lines.append(line)
+            if f:
+                files.append(f)
+        manifest = ctx.actions.declare_file("%s%s.manifest" % (prefix, group))
+        ctx.actions.write(manifest, "\n".join(lines) + "\n")
+        tar = ctx.actions.declare_file("%s%d_%s%s" % (prefix, index, group, ext))
+        desc = ctx.actions.declare_file(tar.basename + ".json", sibling = tar)
+        args = ctx.actions.args()
+        args.use_param_file("@%s", use_always = True)
+        args.set_param_file_format("multiline")
+        args.add("--output", tar)
+        args.add("--descriptor", desc)
+        add_settings(args, settings)
+        args.add("--prefix", rf_root)
+        args.add("--manifest", manifest)
+        ctx.actions.run(
+            executable = tool,
+            arguments = ["layer", args],
+            inputs = depset([manifest] + files),
+            outputs = [tar, desc],
+            mnemonic = "PyImageFirstParty",
+            progress_message = "PyImageFirstParty %s (%s)" % (group, ctx.label),
+        )
+        layers.append(_layer_struct(kind = "first_party", group = group, tar = tar, descriptor = desc, packages = depset(tier.groups[group])))
         index += 1
     all_label = [p for _, ps in label_prefixes for p in ps]
-    layers.append(cut_layer("app", "app", [], all_label, index))
+    layers.append(cut_layer("app", "app", all_label, index))
 
     # ---- plan, report, validation ----
     plan = ctx.actions.declare_file(prefix + "plan.json")
@@ -382,9 +425,6 @@ def _py_image_layer_impl(ctx):
             _validation = depset([validation]),
         ),
     ]
-
-def _label_patterns(tier, group):
-    return [(group, p) for p in tier.groups[group]]
 
 py_image_layer = rule(
     implementation = _py_image_layer_impl,
