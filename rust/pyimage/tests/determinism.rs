@@ -284,3 +284,58 @@ fn argument_order_does_not_matter_and_merge_is_thread_independent() {
         assert_eq!(m["entries"], o["entries"]);
     }
 }
+
+/// Fixed input, fixed bytes: catches any change of the format or of the compressors' output
+/// (a crate upgrade, a different CPU, a different machine). If this fails after an intended
+/// change, update the digests and say so in docs/determinism.md.
+#[test]
+fn golden_digests() {
+    let d = tmp();
+    let p = d.path();
+    for i in 0..40u64 {
+        write(
+            &p.join(format!("t/pkg/m{i:02}.py")),
+            &data(i, 500 + 300 * i as usize),
+            if i % 4 == 0 { 0o755 } else { 0o644 },
+        );
+    }
+    write(&p.join("t/pkg/big.bin"), &data(99, 700_000), 0o644);
+    fs::write(
+        p.join("m.txt"),
+        "dir\t/app\nsymlink\t/app/run\t/app/site/pkg/m00.py\n",
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    for c in ["gzip", "zstd", "none"] {
+        ok(
+            &[
+                "layer",
+                "--output",
+                c,
+                "--descriptor",
+                &format!("{c}.json"),
+                "--tree",
+                "t=/app/site",
+                "--manifest",
+                "m.txt",
+                "--compression",
+                c,
+            ],
+            p,
+        );
+        let j = descriptor(&p.join(format!("{c}.json")));
+        got.push(format!(
+            "{c} {} {}",
+            j["digest"].as_str().unwrap(),
+            j["diff_id"].as_str().unwrap()
+        ));
+    }
+    let want = GOLDEN.trim().lines().map(str::trim).collect::<Vec<_>>();
+    assert_eq!(got, want, "layer bytes changed (see docs/determinism.md)");
+}
+
+const GOLDEN: &str = "
+gzip sha256:7bd753cbb105415accc89ef0adf3e9c69dbd74ad596544e58f08c53f55074226 sha256:5d7a4573397ea70bedbade9835a1aaa61fe6a117f126e2faadc35f0ea43ed1c9
+zstd sha256:1505295248affbd5fc2fb4db94c421c6bf175563f66cb180599e51ebbab20743 sha256:5d7a4573397ea70bedbade9835a1aaa61fe6a117f126e2faadc35f0ea43ed1c9
+none sha256:5d7a4573397ea70bedbade9835a1aaa61fe6a117f126e2faadc35f0ea43ed1c9 sha256:5d7a4573397ea70bedbade9835a1aaa61fe6a117f126e2faadc35f0ea43ed1c9
+";
