@@ -101,7 +101,7 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
     Dir,
     File {
@@ -197,8 +197,9 @@ impl<'a> Collector<'a> {
                 v.insert(Planned { kind, origin });
             }
             std::collections::btree_map::Entry::Occupied(o) => {
-                let both_dirs = matches!(o.get().kind, Kind::Dir) && matches!(kind, Kind::Dir);
-                if !both_dirs {
+                // two directory entries, or the very same entry twice (same source file, same
+                // link target: Bazel runfiles can list one file twice), are merged
+                if o.get().kind != kind {
                     return Err(Error::Duplicate {
                         dest: o.key().clone(),
                         first: o.get().origin.clone(),

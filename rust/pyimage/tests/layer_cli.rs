@@ -650,6 +650,55 @@ fn rejects_duplicates_naming_both_sources() {
         p,
     );
     assert!(err.contains("/app/x") && err.contains("inside it"), "{err}");
+    // the very same entry twice is fine (runfiles may list a file twice)
+    fs::write(
+        p.join("m.txt"),
+        "file\t/app/x.py\ta.py\nfile\t/app/x.py\ta.py\nsymlink\t/l\tx\nsymlink\t/l\tx\n",
+    )
+    .unwrap();
+    ok(
+        &[
+            "layer",
+            "--output",
+            "o",
+            "--descriptor",
+            "o.json",
+            "--manifest",
+            "m.txt",
+        ],
+        p,
+    );
+    assert_eq!(descriptor(&p.join("o.json"))["entries"], 2);
+    fs::write(p.join("m.txt"), "symlink\t/l\tx\nsymlink\t/l\ty\n").unwrap();
+    fails(
+        &[
+            "layer",
+            "--output",
+            "o",
+            "--descriptor",
+            "o.json",
+            "--manifest",
+            "m.txt",
+        ],
+        p,
+    );
+    fs::write(
+        p.join("m.txt"),
+        "file\t/app/x.py\ta.py\nexec\t/app/x.py\ta.py\n",
+    )
+    .unwrap();
+    fails(
+        &[
+            "layer",
+            "--output",
+            "o",
+            "--descriptor",
+            "o.json",
+            "--manifest",
+            "m.txt",
+        ],
+        p,
+    );
     // directories may repeat
     fs::write(p.join("m.txt"), "dir\t/app\ndir\t/app\n").unwrap();
     ok(
