@@ -537,3 +537,18 @@ fn validate_unmatched_patterns_warn() {
     assert!(stderr.contains("pattern \"reqests\" of group \"web\""));
     assert!(stderr.contains("remove the pattern and its now empty group"));
 }
+
+#[test]
+fn validate_base_image_alone_over_the_limit() {
+    let (f, plan) = smoke();
+    let (code, _, stderr) = run(pyimage()
+        .arg("validate")
+        .arg("--plan")
+        .arg(&plan)
+        .arg("--base-layers=125")
+        .args(&f.descriptors));
+    assert_eq!(code, 1);
+    golden("validate_base_too_deep.txt", &stderr);
+    assert!(stderr.starts_with("ERROR: //app:layers: 130 layers (125 base + 5 own)"));
+    assert!(stderr.contains("Remove 1 group(s); their targets join the app layer"));
+}

@@ -125,3 +125,26 @@ proptest! {
         prop_assert_eq!(base + group_count as u64 + 1, expected, "{}", text);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Arbitrary text never panics the plan parser; it is accepted or rejected with a message
+    /// naming the file.
+    #[test]
+    fn plan_parser_never_panics(text in ".{0,200}") {
+        if let Err(e) = Plan::parse(&text, Path::new("fuzz.json")) {
+            prop_assert!(e.to_string().contains("fuzz.json"));
+        }
+    }
+
+    /// JSON-shaped input with plausible keys and wrong types never panics either.
+    #[test]
+    fn plan_parser_survives_wrong_types(
+        key in prop::sample::select(vec!["layers", "groups", "deps", "thresholds", "tier", "base_layers", "unmatched", "package_bytes"]),
+        value in prop::sample::select(vec!["1", "-1", "\"x\"", "[]", "{}", "[1]", "[[\"a\"]]", "{\"a\": 1}", "null", "[{\"kind\": \"nope\"}]", "[{\"kind\": \"app\", \"descriptor\": -1}]"]),
+    ) {
+        let text = format!("{{\"{key}\": {value}}}");
+        let _ = Plan::parse(&text, Path::new("fuzz.json"));
+    }
+}

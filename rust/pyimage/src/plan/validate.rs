@@ -249,13 +249,12 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
     let mut removed = 0u64;
     let mut lines = String::new();
     let mut new_names = BTreeSet::new();
+    // Groups of each kind that still have a layer after the merges: (name, bytes, packages).
+    let mut live: BTreeMap<LayerKind, Vec<(String, u64, Vec<String>)>> = BTreeMap::new();
     for (kind, kind_name, base_name) in [
         (LayerKind::PipGroup, "pip", "merged"),
         (LayerKind::FirstParty, "first-party", "merged_first_party"),
     ] {
-        if removed >= need {
-            break;
-        }
         let mut candidates: Vec<(u64, &ResolvedLayer)> = ctx
             .layers
             .iter()
@@ -263,7 +262,13 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
             .map(|l| (l.bytes(ctx.sizes), l))
             .collect();
         candidates.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.group.cmp(&b.1.group)));
-        if candidates.len() < 2 {
+        let entry = live.entry(kind).or_default();
+        if removed >= need || candidates.len() < 2 {
+            entry.extend(
+                candidates
+                    .iter()
+                    .map(|(b, l)| (l.group.clone(), *b, l.packages.clone())),
+            );
             continue;
         }
         let take = ((need - removed + 1) as usize).min(candidates.len());
@@ -274,6 +279,18 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
         new_groups = merge_groups(&new_groups, &members, &name);
         removed += (take - 1) as u64;
         let bytes: u64 = chosen.iter().map(|(b, _)| *b).sum();
+        let mut merged_packages: Vec<String> = chosen
+            .iter()
+            .flat_map(|(_, l)| l.packages.clone())
+            .collect();
+        merged_packages.sort();
+        merged_packages.dedup();
+        entry.push((name.clone(), bytes, merged_packages));
+        entry.extend(
+            candidates[take..]
+                .iter()
+                .map(|(b, l)| (l.group.clone(), *b, l.packages.clone())),
+        );
         let _ = writeln!(
             lines,
             "  Merge the {take} smallest {kind_name} groups into one group \"{name}\" ({}):",
@@ -289,14 +306,56 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
             );
         }
     }
+    // Still too many: drop whole groups. A dropped pip group's packages join the squashed
+    // layer (one layer less only if that layer exists already); a dropped first-party group's
+    // targets join the app layer.
+    let has_squashed = ctx
+        .layers
+        .iter()
+        .any(|l| l.kind == Some(LayerKind::PipSquashed));
+    for (kind, destination, saves) in [
+        (
+            LayerKind::FirstParty,
+            "their targets join the app layer",
+            true,
+        ),
+        (
+            LayerKind::PipGroup,
+            "their packages join the squashed layer of ungrouped packages",
+            has_squashed,
+        ),
+    ] {
+        if removed >= need || !saves {
+            continue;
+        }
+        let mut items = live.remove(&kind).unwrap_or_default();
+        items.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        let take = ((need - removed) as usize).min(items.len());
+        if take == 0 {
+            continue;
+        }
+        let dropped: BTreeSet<String> = items[..take].iter().map(|i| i.0.clone()).collect();
+        new_groups.0.retain(|(n, _)| !dropped.contains(n));
+        removed += take as u64;
+        let _ = writeln!(lines, "  Remove {take} group(s); {destination}:");
+        for (name, bytes, packages) in &items[..take] {
+            let _ = writeln!(
+                lines,
+                "    \"{name}\": {} ({})",
+                ctx.package_list(packages),
+                human_bytes(*bytes)
+            );
+        }
+    }
     if removed == 0 {
         let _ = writeln!(
             text,
-            "  No two groups of the tier can be merged. Fewer base-image layers, fewer groups, or raising the tier's thresholds fixes it;"
-        );
-        let _ = writeln!(
-            text,
-            "  `pyimage autogroup --plan PLAN.json --budget N DESCRIPTOR...` proposes groups for a budget."
+            "  The tier has no group whose merging or removal saves a layer: use a base image with fewer layers{}.",
+            if ctx.plan.layers.iter().any(|l| l.kind == LayerKind::Interpreter) {
+                ", or drop interpreter_group from the tier"
+            } else {
+                ""
+            }
         );
         return Some(Message { severity, text });
     }
@@ -311,8 +370,18 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
     } else {
         let _ = writeln!(
             text,
-            "  This brings the image to {after} layers, still more than warn_layers = {}: the base image's {} layers and the tier's fixed layers leave no more room.",
-            t.warn_layers, ctx.base
+            "  This brings the image to {after} layers, still more than {}: the base image's {} layers and the fixed layers (interpreter, squashed, app) leave no more room{}.",
+            if after > t.max_layers {
+                format!("max_layers = {}", t.max_layers)
+            } else {
+                format!("warn_layers = {}", t.warn_layers)
+            },
+            ctx.base,
+            if after > t.max_layers {
+                "; use a base image with fewer layers as well"
+            } else {
+                ""
+            }
         );
     }
     text.push_str(&ctx.snippet(&new_groups));
