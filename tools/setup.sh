@@ -267,12 +267,21 @@ step_root_packages() {
   pyimage_log "installing Bazel 7.7.1, the Starlark modules and python3.11 into the root (usually 1-3 min; log: $PYIMAGE_LOGS/root-apt.log)"
   pyimage_mount_system
   local ok=1 t0=$SECONDS
-  {
-    in_root apt-get update &&
-      in_root apt-get install -y "${ROOT_PKGS[@]}" &&
-      in_root apt-get install -y -t bookworm "${ROOT_PY_PKGS[@]}" &&
-      in_root apt-get clean
-  } >>"$PYIMAGE_LOGS/root-apt.log" 2>&1 || ok=0
+  # Two attempts: an unstable mirror can be caught mid-sync. `dpkg --configure -a`
+  # finishes an install that an earlier, interrupted set-up left half done.
+  local attempt
+  for attempt in 1 2; do
+    ok=1
+    {
+      in_root dpkg --configure -a &&
+        in_root apt-get update &&
+        in_root apt-get install -y "${ROOT_PKGS[@]}" &&
+        in_root apt-get install -y -t bookworm "${ROOT_PY_PKGS[@]}" &&
+        in_root apt-get clean
+    } >>"$PYIMAGE_LOGS/root-apt.log" 2>&1 || ok=0
+    [ "$ok" = 1 ] && break
+    [ "$attempt" = 1 ] && pyimage_log "package installation failed, retrying once"
+  done
   if [ "$ok" != 1 ]; then
     tail -n 25 "$PYIMAGE_LOGS/root-apt.log" >&2
     pyimage_die "installing packages into the root failed; see $PYIMAGE_LOGS/root-apt.log (run tools/setup.sh again to retry)"
