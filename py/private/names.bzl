@@ -52,7 +52,7 @@ def parse_repo_name(canonical):
 
     * rules_python `pip.parse`: `rules_python~~pip~<hub>_<name>` (0.22.1) and
       `rules_python++pip+<hub>_<pyver>_<name>` (modern, e.g. `pypi_312_requests`).
-    * aspect_rules_py / uv: `…whl_install__<name>__<version>…`.
+    * aspect_rules_py / uv: `...whl_install__<name>__<version>...`.
 
     The hub prefix (`<hub>_`, the `name` of `pip.parse`) cannot be told apart
     from a name with underscores, so the first `_`-separated word is dropped

@@ -138,10 +138,10 @@ Each entry is one of:
 
 * a pip distribution name, PEP 503-normalised when compared (`charset_normalizer` = `charset-normalizer`);
 * a glob over names (`nvidia-*`; `*` and `?`);
-* `name:glob` — the files of one distribution whose path relative to its `site-packages`
+* `name:glob` - the files of one distribution whose path relative to its `site-packages`
   matches the glob (`torch:torch/lib/**`); the rest of that distribution stays where its
   name puts it (another group, or the squashed layer). Splits are exclusive, first one wins;
-* a first-party label pattern `//pkg/...` (or `@repo//pkg/...`): every runfiles file under
+* a first-party label pattern `//pkg/...` (main repository): every runfiles file under
   that package tree. A group holds either pip entries or label patterns, not both.
 
 pip packages no group names go to one squashed layer after the pip groups; everything else
@@ -171,7 +171,7 @@ of the binary goes to the last (app) layer.""",
             doc = "Ship `*.pyc` files and `__pycache__` directories (dropped by default: parallel compilation is not deterministic).",
         ),
         "warn_layers": attr.int(default = 100, doc = "Warn above this many layers, base image layers included."),
-        "max_layers": attr.int(default = 127, doc = "Fail above this many layers, base image layers included (Docker's limit is 125–127)."),
+        "max_layers": attr.int(default = 127, doc = "Fail above this many layers, base image layers included (Docker's limit is 125-127)."),
         "max_squashed_bytes": attr.int(default = 512 * 1024 * 1024, doc = "Warn when the squashed layer of ungrouped pip packages holds more uncompressed bytes; 0 disables."),
         "max_package_bytes": attr.int(default = 256 * 1024 * 1024, doc = "Warn when one package larger than this shares a layer; 0 disables."),
         "limit_as_warning": attr.bool(default = False, doc = "Only warn (do not fail the validation action) past `max_layers`."),
