@@ -158,7 +158,7 @@ def _layer_aspect_impl(target, ctx):
     ))
     return providers
 
-layer_aspect = aspect(
+_layer_aspect = aspect(
     implementation = _layer_aspect_impl,
     doc = "Builds one layer fragment per pip distribution at the distribution's target (settings of the `//py:layer_tier` flag's tier).",
     attr_aspects = ATTR_ASPECTS,
@@ -168,3 +168,5 @@ layer_aspect = aspect(
     provides = [PyImagePackagesInfo],
     toolchains = [TOOLCHAIN_TYPE],
 )
+
+layer_aspect = _layer_aspect

@@ -48,3 +48,11 @@ PyImagePackageInfo = provider(
         "version": "Version or \"\".",
     },
 )
+
+PyImageLayersInfo = provider(
+    doc = "Set by `_merge_aspect` on a binary: its layers under the flag's tier (internal).",
+    fields = {
+        "tier": "Label of the tier the layers were planned with.",
+        "layers": "list of struct(kind, group, tar, descriptor, packages), image order.",
+    },
+)

@@ -2,7 +2,7 @@
 
 load(":aspect.bzl", "layer_aspect")
 load(":common.bzl", "EXT", "add_settings", "assign_group", "manifest_line", "package_parts", "settings_of", "split_key")
-load(":providers.bzl", "LayerTierInfo", "PyImagePackagesInfo")
+load(":providers.bzl", "LayerTierInfo", "PyImageLayersInfo", "PyImagePackagesInfo")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "pyimage_tool")
 
 _PY_TOOLCHAIN = "@bazel_tools//tools/python:toolchain_type"
@@ -52,11 +52,18 @@ def _interp_dest(f):
 
 # ---- helpers ----
 
+def _label_str(label):
+    if not label.workspace_name:
+        return "//%s:%s" % (label.package, label.name)
+    return str(label)
+
 def _layer_struct(kind, group, tar, descriptor, packages):
     return struct(kind = kind, group = group, tar = tar, descriptor = descriptor, packages = packages)
 
-def _fail(ctx, msg):
-    fail("py_image_layer %s: %s" % (ctx.label, msg))
+def _fail(who, msg):
+    if type(who) != "string":
+        who = str(who.label)
+    fail("py_image_layer %s: %s" % (who, msg))
 
 def _plan_pinned(ctx, tier, info, tool, prefix):
     """Assigns groups under a pinned tier (not the flag's).
@@ -97,39 +104,31 @@ def _all_patterns(tier):
             out.extend([(group, p) for p in patterns])
     return out
 
-def _py_image_layer_impl(ctx):
-    binary = ctx.attr.binary
-    if PyInfo not in binary:
-        _fail(ctx, "binary = %s does not provide PyInfo; point it at a py_binary (or another rule returning PyInfo)" % binary.label)
-    files_to_run = binary[DefaultInfo].files_to_run
-    exe = files_to_run.executable if files_to_run else None
-    if not exe:
-        _fail(ctx, "binary = %s is not executable; point it at a py_binary" % binary.label)
-    if ctx.attr.base_layers < 0:
-        _fail(ctx, "base_layers = %d is negative; give the number of layers of the base image (0 for none)" % ctx.attr.base_layers)
+def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
+    """Declares every layer of a binary under a tier, in image order.
 
-    flag_tier = ctx.attr._flag_tier[LayerTierInfo]
-    tier = ctx.attr.layer_tier[LayerTierInfo] if ctx.attr.layer_tier else flag_tier
-    tool = pyimage_tool(ctx)
-    info = binary[PyImagePackagesInfo]
+    Called by `_merge_aspect` at the binary (the flag's tier: shared by every
+    py_image_layer of that binary) and by the rule for a pinned tier.
+
+    Args:
+      ctx: rule or aspect context (actions, toolchains).
+      who: the target named in messages.
+      tool: FilesToRunProvider of `pyimage`.
+      tier: LayerTierInfo.
+      groups: dict group -> depset of fragments (tars and descriptors); "" = squashed.
+      names: dict group -> depset of distribution names.
+      info: PyImagePackagesInfo of the binary.
+      binary: the binary Target.
+      prefix: output directory prefix in the caller's package.
+
+    Returns:
+      list of struct(kind, group, tar, descriptor, packages) in image order.
+    """
+    files_to_run = binary[DefaultInfo].files_to_run
+    exe = files_to_run.executable
     settings = settings_of(tier)
     root = tier.root
     ext = EXT[tier.compression]
-    prefix = ctx.label.name + "_layers/"
-
-    if tier.label == flag_tier.label:
-        groups, names = info.groups, info.names
-        matched = {p: True for p in info.matched.to_list()}  # at most the tier's patterns
-    else:
-        groups, names, matched = _plan_pinned(ctx, tier, info, tool, prefix)
-
-    unmatched = [(g, p) for g, p in _all_patterns(tier) if p not in matched]
-    if unmatched and tier.unmatched == "error":
-        _fail(ctx, "layer_tier %s: pattern(s) %s match no pip package of %s. Remove them from the tier, fix the names, or set unmatched = \"warn\" on the tier." % (
-            tier.label,
-            ", ".join(["%r (group %r)" % (p, g) for g, p in unmatched]),
-            binary.label,
-        ))
 
     layers = []  # struct(kind, group, tar, descriptor, packages)
 
@@ -140,7 +139,7 @@ def _py_image_layer_impl(ctx):
         tc = ctx.toolchains[_PY_TOOLCHAIN]
         runtime = tc.py3_runtime if tc else None
         if not runtime or not runtime.files:
-            _fail(ctx, "layer_tier %s sets interpreter_group = %r but the Python toolchain of %s has no in-build runtime files (interpreter: %s). Use a toolchain whose py_runtime has `files` (a real interpreter tree), or remove interpreter_group from the tier." % (
+            _fail(who, "layer_tier %s sets interpreter_group = %r but the Python toolchain of %s has no in-build runtime files (interpreter: %s). Use a toolchain whose py_runtime has `files` (a real interpreter tree), or remove interpreter_group from the tier." % (
                 tier.label,
                 tier.interpreter_group,
                 binary.label,
@@ -172,7 +171,7 @@ def _py_image_layer_impl(ctx):
             inputs = depset([manifest], transitive = [rt_files]),
             outputs = [tar, desc],
             mnemonic = "PyImageInterpreter",
-            progress_message = "PyImageInterpreter %s (%s)" % (tier.interpreter_group, ctx.label),
+            progress_message = "PyImageInterpreter %s (%s)" % (tier.interpreter_group, who),
         )
         layers.append(struct(kind = "interpreter", group = tier.interpreter_group, tar = tar, descriptor = desc, packages = depset()))
 
@@ -194,7 +193,7 @@ def _py_image_layer_impl(ctx):
             inputs = files,
             outputs = [tar, desc],
             mnemonic = "PyImageMerge",
-            progress_message = "PyImageMerge %s (%s)" % (group or "squashed pip packages", ctx.label),
+            progress_message = "PyImageMerge %s (%s)" % (group or "squashed pip packages", who),
         )
         return _layer_struct(kind = kind, group = group or "pip", tar = tar, descriptor = desc, packages = names.get(group, depset()))
 
@@ -244,7 +243,7 @@ def _py_image_layer_impl(ctx):
         abs_prefixes = []
         for repo, p in prefixes:
             if repo:
-                _fail(ctx, "layer_tier %s: label pattern @%s//%s... of group %r: only patterns of the main repository (`//pkg/...`) are supported" % (tier.label, repo, p, group))
+                _fail(who, "layer_tier %s: label pattern @%s//%s... of group %r: only patterns of the main repository (`//pkg/...`) are supported" % (tier.label, repo, p, group))
             abs_prefixes.append("%s/.runfiles/_main/%s" % (root, p))
         label_prefixes.append((group, abs_prefixes))
 
@@ -274,7 +273,7 @@ def _py_image_layer_impl(ctx):
             tools = [files_to_run],
             outputs = [tar, desc],
             mnemonic = "PyImageApp" if kind == "app" else "PyImageFirstParty",
-            progress_message = "%s %s (%s)" % ("PyImageApp" if kind == "app" else "PyImageFirstParty", name, ctx.label),
+            progress_message = "%s %s (%s)" % ("PyImageApp" if kind == "app" else "PyImageFirstParty", name, who),
         )
         return _layer_struct(kind = kind, group = name, tar = tar, descriptor = desc, packages = depset())
 
@@ -331,12 +330,93 @@ def _py_image_layer_impl(ctx):
             inputs = depset([manifest] + files),
             outputs = [tar, desc],
             mnemonic = "PyImageFirstParty",
-            progress_message = "PyImageFirstParty %s (%s)" % (group, ctx.label),
+            progress_message = "PyImageFirstParty %s (%s)" % (group, who),
         )
         layers.append(_layer_struct(kind = "first_party", group = group, tar = tar, descriptor = desc, packages = depset(tier.groups[group])))
         index += 1
     all_label = [p for _, ps in label_prefixes for p in ps]
     layers.append(cut_layer("app", "app", all_label, index))
+
+    return layers
+
+def _merge_aspect_impl(target, ctx):
+    tier = ctx.attr._layer_tier[LayerTierInfo]
+    info = target[PyImagePackagesInfo]
+    files_to_run = target[DefaultInfo].files_to_run
+    if PyInfo not in target or not files_to_run or not files_to_run.executable:
+        return []
+    if tier.interpreter_group:
+        tc = ctx.toolchains[_PY_TOOLCHAIN]
+        if not tc or not tc.py3_runtime or not tc.py3_runtime.files:
+            return []  # the rule reports it, naming the py_image_layer target
+    layers = build_layers(
+        ctx,
+        _label_str(target.label),
+        pyimage_tool(ctx),
+        tier,
+        info.groups,
+        info.names,
+        info,
+        target,
+        target.label.name + "_pyimage/",
+    )
+    return [PyImageLayersInfo(tier = tier.label, layers = layers)]
+
+# Runs on the binary (only there: attr_aspects = []), after _layer_aspect, with the
+# flag's tier: every merge, the interpreter, first-party and app layers of that binary
+# are declared once at the binary, shared by every py_image_layer of it.
+_merge_aspect = aspect(
+    implementation = _merge_aspect_impl,
+    doc = "Declares a binary's layers (flag tier) at the binary: merges of package fragments, interpreter, first-party and app layers.",
+    attr_aspects = [],
+    requires = [layer_aspect],
+    attrs = {
+        "_layer_tier": attr.label(default = Label("//py:layer_tier"), providers = [LayerTierInfo]),
+    },
+    toolchains = [
+        TOOLCHAIN_TYPE,
+        config_common.toolchain_type(_PY_TOOLCHAIN, mandatory = False),
+    ],
+)
+
+def _py_image_layer_impl(ctx):
+    binary = ctx.attr.binary
+    if PyInfo not in binary:
+        _fail(ctx, "binary = %s does not provide PyInfo; point it at a py_binary (or another rule returning PyInfo)" % binary.label)
+    files_to_run = binary[DefaultInfo].files_to_run
+    exe = files_to_run.executable if files_to_run else None
+    if not exe:
+        _fail(ctx, "binary = %s is not executable; point it at a py_binary" % binary.label)
+    if ctx.attr.base_layers < 0:
+        _fail(ctx, "base_layers = %d is negative; give the number of layers of the base image (0 for none)" % ctx.attr.base_layers)
+
+    flag_tier = ctx.attr._flag_tier[LayerTierInfo]
+    tier = ctx.attr.layer_tier[LayerTierInfo] if ctx.attr.layer_tier else flag_tier
+    tool = pyimage_tool(ctx)
+    info = binary[PyImagePackagesInfo]
+    root = tier.root
+    prefix = ctx.label.name + "_layers/"
+    runfiles = binary[DefaultInfo].default_runfiles
+    repo_mapping = getattr(files_to_run, "repo_mapping_manifest", None)
+
+    if tier.label == flag_tier.label:
+        groups, names = info.groups, info.names
+        matched = {p: True for p in info.matched.to_list()}  # at most the tier's patterns
+    else:
+        groups, names, matched = _plan_pinned(ctx, tier, info, tool, prefix)
+
+    unmatched = [(g, p) for g, p in _all_patterns(tier) if p not in matched]
+    if unmatched and tier.unmatched == "error":
+        _fail(ctx, "layer_tier %s: pattern(s) %s match no pip package of %s. Remove them from the tier, fix the names, or set unmatched = \"warn\" on the tier." % (
+            tier.label,
+            ", ".join(["%r (group %r)" % (p, g) for g, p in unmatched]),
+            binary.label,
+        ))
+
+    if tier.label == flag_tier.label and PyImageLayersInfo in binary:
+        layers = binary[PyImageLayersInfo].layers  # built once at the binary by _merge_aspect
+    else:
+        layers = build_layers(ctx, _label_str(ctx.label), tool, tier, groups, names, info, binary, prefix)
 
     # ---- plan, report, validation ----
     plan = ctx.actions.declare_file(prefix + "plan.json")
@@ -452,7 +532,7 @@ warnings, and an error past the layer limit counting `base_layers`).
     attrs = {
         "binary": attr.label(
             mandatory = True,
-            aspects = [layer_aspect],
+            aspects = [_merge_aspect],
             doc = "The py_binary to put into layers.",
         ),
         "layer_tier": attr.label(

@@ -95,3 +95,18 @@ packages_test = analysistest.make(
     _packages_test_impl,
     attrs = {"contains": attr.string_list()},
 )
+
+# ---- two py_image_layer targets of one binary share its layers ----
+
+def _same_layers_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    a = [f.path for f in analysistest.target_under_test(env)[DefaultInfo].files.to_list()]
+    b = [f.path for f in ctx.attr.other[DefaultInfo].files.to_list()]
+    asserts.equals(env, b, a, "layers of two py_image_layer targets on one binary (flag tier)")
+    asserts.true(env, "/app_pyimage/" in a[-1], a[-1])
+    return analysistest.end(env)
+
+same_layers_test = analysistest.make(
+    _same_layers_test_impl,
+    attrs = {"other": attr.label()},
+)
