@@ -49,8 +49,10 @@ build() {
     img_die "debootstrap failed (network to the Debian archive?)"
   fi
   local r="$work/rootfs"
+  # shellcheck disable=SC2016
   chroot "$r" dpkg-query -W -f '${Package} ${Version}\n' | LC_ALL=C sort >"$work/PACKAGES"
   # Trim what an image never needs, and anything volatile.
+  # shellcheck disable=SC2115
   rm -rf --one-file-system "$r"/dev/* "$r"/proc/* "$r"/sys/* "$r"/run/* "$r"/tmp/* \
     "$r"/var/cache/apt/* "$r"/var/cache/debconf/*-old "$r"/var/cache/ldconfig/aux-cache \
     "$r"/var/lib/apt/lists/* "$r"/var/log/* "$r"/var/tmp/* \
@@ -66,7 +68,7 @@ build() {
   done
   # No device nodes, fifos or sockets in a layer.
   find "$r" \( -type b -o -type c -o -type p -o -type s \) -delete
-  [ ! -e "$r/usr/bin/python3" ] && [ ! -e "$r/usr/bin/python3.11" ] || img_die "the base must not contain a Python"
+  if [ -e "$r/usr/bin/python3" ] || [ -e "$r/usr/bin/python3.11" ]; then img_die "the base must not contain a Python"; fi
   # The interpreter tree must run on this base: import every extension module
   # inside a chroot of it (a copy of the tree under /tmp, removed afterwards).
   local py

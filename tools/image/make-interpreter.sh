@@ -26,8 +26,9 @@ build() {
   if [ "${PYIMAGE_INTERPRETER_REFRESH:-0}" != 1 ] && img_stamp_ok python3.11 "$STEP_VERSION" && [ -x "$OUT/bin/python3.11" ]; then
     return 0
   fi
-  command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null ||
+  if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
     img_die "make-interpreter.sh needs a Debian host (apt-get, dpkg-deb)"
+  fi
   local work
   work="$(mktemp -d "$PYIMAGE_IMAGE_CACHE/.python3.11.XXXXXX")"
   trap 'rm -rf "$work"' RETURN
@@ -50,6 +51,7 @@ build() {
   find "$work/tree" -type l -print -delete | sed 's/^/[pyimage-image] dropped symlink: /' >&2
   find "$work/tree" -name __pycache__ -prune -exec rm -rf {} +
   # Versions of the packages used, for the record.
+  # shellcheck disable=SC2016
   for p in "$work"/debs/*.deb; do dpkg-deb --showformat='${Package} ${Version}\n' -W "$p"; done | LC_ALL=C sort >"$work/tree/VERSION"
   # Sanity: the tree runs and finds its standard library by itself.
   "$work/tree/bin/python3.11" -I -c 'import sys, os, json, ssl, sqlite3, ctypes, decimal, uuid, hashlib, zlib, lzma, bz2, encodings.idna; assert sys.prefix == os.path.dirname(os.path.dirname(sys.executable)), sys.prefix' ||

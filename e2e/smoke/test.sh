@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Host-side checks of e2e/smoke (run by tools/test-all.sh after `bazel test //...`,
+# or by hand: `e2e/smoke/test.sh`). Ends with a `N passed, N failed` line.
+#   1. the cached base layer and interpreter tree exist (tools/image/*.sh);
+#   2. `bazel build //image:image` (docker-save tarball of base + //app:layers),
+#      twice-identical (determinism of every layer and of the tarball);
+#   3. container-structure-test --driver tar with tests/structure.yaml;
+#   4. the same tarball `podman load`ed and run under podman (runc): the app
+#      prints the expected output using the interpreter from our layer;
+#   5. container-structure-test --driver docker against podman's API socket
+#      (tests/structure-podman.yaml: uid/gid and commands in the image).
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+REPO="${REPO_ROOT:-$(cd "$HERE/../.." && pwd -P)}"
+BAZEL="${BAZEL:-$REPO/tools/bazel}"
+: "${PYIMAGE_ROOT:=/var/cache/rules_pyimage}"
+CST="$(command -v container-structure-test || echo "$PYIMAGE_ROOT/tools/bin/container-structure-test")"
+TAG="localhost/rules_pyimage/smoke:test"
+PODMAN_RUN=(podman run --rm --runtime runc --cgroup-manager=cgroupfs
+  --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none)
+cd "$HERE" || exit 1
+OUT="$HERE/.test-out"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+fails=0 passes=0
+step() { printf '\n=== smoke: %s\n' "$*"; }
+pass() {
+  printf 'ok   %s\n' "$*"
+  passes=$((passes + 1))
+}
+fail() {
+  printf 'FAIL %s\n' "$*"
+  fails=$((fails + 1))
+}
+finish() {
+  echo
+  echo "$passes passed, $fails failed"
+  [ "$fails" = 0 ]
+  exit $?
+}
+
+step "base layer and interpreter tree (cached under \$PYIMAGE_ROOT/tools/image)"
+if "$REPO/tools/image/make-interpreter.sh" >/dev/null && "$REPO/tools/image/make-base.sh" >/dev/null; then
+  pass "tools/image/make-interpreter.sh, tools/image/make-base.sh"
+else
+  fail "tools/image scripts"
+  finish
+fi
+
+step "bazel build //image:image (+ layer report)"
+if "$BAZEL" build //image:image //app:layers --output_groups=+report >"$OUT/build.log" 2>&1; then
+  pass "bazel build //image:image"
+else
+  tail -n 40 "$OUT/build.log"
+  fail "bazel build //image:image"
+  finish
+fi
+IMAGE="$HERE/$("$BAZEL" cquery --output=files //image:image 2>/dev/null | grep '\.tar$' | head -n1)"
+REPORT="$("$BAZEL" cquery --output=files --output_groups=report //app:layers 2>/dev/null | head -n1)"
+[ -n "$REPORT" ] && [ -f "$HERE/$REPORT" ] && cat "$HERE/$REPORT"
+ls -l "$IMAGE"
+sha1="$(sha256sum "$IMAGE" | cut -d' ' -f1)"
+
+step "determinism: rebuilding the layers and the image from scratch gives the same bytes"
+# `bazel clean` and no disk cache: every layer and the tarball are rebuilt.
+if "$BAZEL" clean >"$OUT/rebuild.log" 2>&1 && "$BAZEL" build //image:image --disk_cache= >>"$OUT/rebuild.log" 2>&1; then
+  sha2="$(sha256sum "$IMAGE" | cut -d' ' -f1)"
+  if [ "$sha1" = "$sha2" ]; then pass "image tarball sha256 $sha1 after bazel clean"; else fail "image tarball changed after bazel clean: $sha1 -> $sha2"; fi
+else
+  tail -n 20 "$OUT/rebuild.log"
+  fail "rebuild after bazel clean"
+fi
+
+step "container-structure-test --driver tar"
+# The tar driver extracts the whole image once per test: on a tmpfs that takes
+# ~2 s instead of ~10 s.
+CST_TMP="${TMPDIR:-/tmp}"
+if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR==2 {print $4}')" -gt 1048576 ]; then CST_TMP=/dev/shm; fi
+if TMPDIR="$CST_TMP" "$CST" test --driver tar --image "$IMAGE" --config "$HERE/tests/structure.yaml" >"$OUT/cst.log" 2>&1; then
+  grep -E '^(PASS|Passes|Failures|Total)' "$OUT/cst.log" | tail -n 4
+  pass "container-structure-test ($(grep -c '^--- PASS' "$OUT/cst.log") tests)"
+else
+  cat "$OUT/cst.log"
+  fail "container-structure-test"
+fi
+
+step "podman load + run (runc)"
+if podman load -q -i "$IMAGE" >"$OUT/load.log" 2>&1; then
+  pass "podman load: $(tr '\n' ' ' <"$OUT/load.log")"
+  if "${PODMAN_RUN[@]}" "$TAG" >"$OUT/run.out" 2>"$OUT/run.err"; then
+    cat "$OUT/run.out"
+    ok=1
+    for want in \
+      "Hello from rules_pyimage smoke!" \
+      "python: 3.11." \
+      "executable: /app/app.runfiles/rules_pyimage~~image~pyimage_python311/python/bin/python3.11" \
+      "prefix: /app/app.runfiles/rules_pyimage~~image~pyimage_python311/python" \
+      "| requests           | 2.32.3     |" \
+      "| urllib3            | 2.2.3      |" \
+      "| charset_normalizer | 3.4.0      |" \
+      "| six                | 1.16.0     |" \
+      "request: https://xn--bcher-kva.example/api/layers?q=smoke" \
+      "charset: utf_8" \
+      "certifi bundle: /app/app.runfiles/rules_python~~pip~pypi_certifi/site-packages/certifi/cacert.pem (present)" \
+      "status: ok"; do
+      grep -qF -- "$want" "$OUT/run.out" || {
+        echo "missing from the output: $want"
+        ok=0
+      }
+    done
+    if [ "$ok" = 1 ]; then pass "podman run $TAG prints the expected output"; else fail "podman run output"; fi
+  else
+    cat "$OUT/run.out" "$OUT/run.err"
+    fail "podman run $TAG"
+  fi
+  # Nothing but python3.11 from our layer can run the launcher: the base has no python.
+  if "${PODMAN_RUN[@]}" --entrypoint /bin/sh "$TAG" -c 'command -v python3 || command -v python; command -v python3.11' >"$OUT/which.out" 2>&1 &&
+    [ "$(cat "$OUT/which.out")" = "/app/.runfiles/rules_pyimage~~image~pyimage_python311/python/bin/python3.11" ]; then
+    pass "the only python in the image is ours"
+  else
+    cat "$OUT/which.out"
+    fail "the only python in the image is ours"
+  fi
+
+  step "container-structure-test --driver docker on podman's API (uid/gid, commands)"
+  sock="$OUT/podman.sock"
+  cat >"$OUT/containers.conf" <<'CONF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+CONF
+  CONTAINERS_CONF="$OUT/containers.conf" podman system service --time=0 "unix://$sock" >"$OUT/service.log" 2>&1 &
+  svc=$!
+  for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+  if DOCKER_HOST="unix://$sock" timeout 300 "$CST" test --driver docker --image "$TAG" \
+    --config "$HERE/tests/structure-podman.yaml" >"$OUT/cst-podman.log" 2>&1; then
+    grep -E '^(Passes|Failures)' "$OUT/cst-podman.log"
+    pass "container-structure-test (docker driver via podman)"
+  else
+    cat "$OUT/cst-podman.log"
+    fail "container-structure-test (docker driver via podman)"
+  fi
+  kill "$svc" 2>/dev/null
+  wait "$svc" 2>/dev/null
+  podman image rm -f "$TAG" >/dev/null 2>&1 || true
+else
+  cat "$OUT/load.log"
+  fail "podman load"
+fi
+
+finish
