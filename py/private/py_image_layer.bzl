@@ -236,7 +236,11 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
     m.add("symlink\t%s/%s.runfiles\t.runfiles" % (root, exe.basename))
     ctx.actions.write(rf, m)
 
-    rf_inputs = depset([rf, exe] + ([repo_mapping] if repo_mapping else []), transitive = [runfiles.files])
+    # The runfiles' files as inputs, not the binary's runfiles tree (which Bazel would
+    # have to materialise first). Symlink entries are rare for Python binaries (a short
+    # list when present).
+    link_targets = [e.target_file for e in runfiles.symlinks.to_list() + runfiles.root_symlinks.to_list()]
+    rf_inputs = depset([rf, exe] + link_targets + ([repo_mapping] if repo_mapping else []), transitive = [runfiles.files])
 
     label_prefixes = []  # (group, [absolute prefixes])
     for group, prefixes in tier._label_groups:
@@ -269,8 +273,6 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
             executable = tool,
             arguments = ["layer", args],
             inputs = depset(transitive = inputs),
-            # the binary's runfiles (symlink targets included) as inputs
-            tools = [files_to_run],
             outputs = [tar, desc],
             mnemonic = "PyImageApp" if kind == "app" else "PyImageFirstParty",
             progress_message = "%s %s (%s)" % ("PyImageApp" if kind == "app" else "PyImageFirstParty", name, who),
