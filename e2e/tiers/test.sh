@@ -8,14 +8,24 @@
 #   4. action graph: a pin equal to the flag builds no package fragment of its own; a pin that
 #      only regroups cuts only certifi again (its split differs); a pin with other byte
 #      settings builds one fragment per package;
-#   5. execution log of a clean build of both targets: every fragment is built once.
+#   5. execution log of a clean build of both targets: every fragment is built once;
+#   6. execution log: editing app code re-runs only PyImageApp (+ validation); editing the
+#      first-party library re-runs its PyImageFirstParty layer, the app layer (same bytes)
+#      and validation, and no package action.
 # Prints `N passed, N failed` last.
 set -uo pipefail
 cd "$(dirname "$0")"
 BAZEL="${BAZEL:-../../tools/bazel}"
 # Inside the workspace: Bazel may run in the harness root, where only the checkout is mounted.
 T="$(mktemp -d "$PWD/.test-out.XXXXXX")"
-trap 'rm -rf "$T"' EXIT
+cp app/main.py "$T/main.py.orig"
+cp libs/greet/greet.py "$T/greet.py.orig"
+restore() {
+  cp "$T/main.py.orig" app/main.py
+  cp "$T/greet.py.orig" libs/greet/greet.py
+  rm -rf "$T"
+}
+trap restore EXIT
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); echo "PASS: $1"; }
@@ -120,6 +130,41 @@ else
   tail -20 "$T/x.log"
   ko "clean build of both targets"
 fi
+
+# Incremental: editing first-party code re-runs only the layer holding it (+ validation).
+executed() { # LOG -> "mnemonic" per executed PyImage* spawn, sorted
+  python3 - "$1" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+dec = json.JSONDecoder()
+i, out = 0, []
+while i < len(text):
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text):
+        break
+    obj, i = dec.raw_decode(text, i)
+    m = obj.get("mnemonic", "")
+    if m.startswith("PyImage"):
+        out.append(m)
+print(" ".join(sorted(out)))
+PY
+}
+incremental() { # NAME FILE WANT
+  printf '\n# edited by e2e/tiers/test.sh\n' >>"$2"
+  if "$BAZEL" build --config=fine //app:layers --execution_log_json_file="$T/inc_$1.json" >"$T/inc_$1.log" 2>&1; then
+    got="$(executed "$T/inc_$1.json")"
+    if [ "$got" = "$3" ]; then ok "edit $2: only [$got] ran"; else ko "edit $2: ran [$got], want [$3]"; fi
+  else
+    tail -20 "$T/inc_$1.log"
+    ko "incremental build after editing $2"
+  fi
+}
+"$BAZEL" build --config=fine //app:layers >/dev/null 2>&1
+incremental app app/main.py "PyImageApp PyImageValidate"
+# The app layer action also re-runs (every runfile is among its inputs; it skips the library's
+# files), producing the same bytes: only the first-party layer's digest changes.
+incremental lib libs/greet/greet.py "PyImageApp PyImageFirstParty PyImageValidate"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
