@@ -195,6 +195,14 @@ impl AtomicFile {
         // no fsync: the rename is atomic for readers; durability across a power loss is
         // Bazel's concern (it re-runs actions whose outputs are missing or damaged)
         drop(self.file.take());
+        // Remove an old output first: ext4 (auto_da_alloc) flushes a file renamed over an
+        // existing one to disk synchronously, which made overwriting runs slower than fresh
+        // ones. Readers still see the old file, no file, or the complete new one.
+        match fs::remove_file(&self.dest) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&self.dest, e)),
+        }
         fs::rename(&self.tmp, &self.dest).at(&self.dest)?;
         self.tmp = PathBuf::new();
         Ok(())

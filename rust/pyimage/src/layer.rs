@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
@@ -285,17 +286,18 @@ impl<'a> Collector<'a> {
             let name = e.file_name().into_string().map_err(|n| Error::NonUtf8 {
                 path: fs_dir.join(n),
             })?;
-            names.push(name);
+            // fstatat relative to the open directory (no full path walk); never follows links
+            let md = e.metadata().at(fs_dir.join(&name))?;
+            names.push((name, md));
         }
-        names.sort_unstable();
+        names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let had_children = !names.is_empty();
         let mut emitted_child = false;
-        for name in names {
+        for (name, md) in names {
             let child_fs = fs_dir.join(&name);
             let child_rel = join(rel, &name);
             let child_dest = join(dest, &name);
             check_name(&name, &child_dest, &ctx.origin)?;
-            let md = fs::symlink_metadata(&child_fs).at(&child_fs)?;
             emitted_child |=
                 self.walk_entry(ctx, &child_fs, &child_rel, &child_dest, &name, &md, stack)?;
         }
@@ -611,6 +613,58 @@ impl FifoLike for fs::FileType {
     }
 }
 
+/// Files up to this size are read ahead by the prefetch threads; larger ones are streamed.
+const PREFETCH_MAX: u64 = 256 * 1024;
+
+/// Reads small files ahead on a few threads (the cost of many small files is in open/read
+/// syscalls), handing their contents back in entry order. File `i` goes to worker `i % n`, and
+/// results are taken round-robin, so order never depends on timing.
+struct Prefetch {
+    rxs: Vec<Receiver<Result<Vec<u8>>>>,
+    next: usize,
+}
+
+impl Prefetch {
+    fn start(map: &BTreeMap<String, Planned>, threads: usize) -> Self {
+        let tasks: Vec<PathBuf> = map
+            .values()
+            .filter_map(|p| match &p.kind {
+                Kind::File {
+                    src: Some(src),
+                    size,
+                    ..
+                } if *size <= PREFETCH_MAX => Some(src.clone()),
+                _ => None,
+            })
+            .collect();
+        let n = threads.clamp(2, 4).min(tasks.len().max(1));
+        let mut rxs = Vec::new();
+        for w in 0..n {
+            let (tx, rx) = sync_channel::<Result<Vec<u8>>>(64);
+            rxs.push(rx);
+            let mine: Vec<PathBuf> = tasks.iter().skip(w).step_by(n).cloned().collect();
+            std::thread::spawn(move || {
+                for path in mine {
+                    let r = fs::read(&path).at(&path);
+                    if tx.send(r).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        Prefetch { rxs, next: 0 }
+    }
+
+    fn next(&mut self, path: &Path) -> Result<Vec<u8>> {
+        let n = self.rxs.len();
+        let r = self.rxs[self.next % n].recv().map_err(|_| {
+            Error::Invalid(format!("{}: read-ahead thread stopped", path.display()))
+        })?;
+        self.next += 1;
+        r
+    }
+}
+
 /// Summary of a written layer.
 #[derive(Debug, Clone)]
 pub struct LayerSummary {
@@ -649,6 +703,7 @@ pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
         level,
         opts.threads,
     )?;
+    let mut prefetch = Prefetch::start(&c.map, opts.threads);
     let mut header = Vec::with_capacity(2048);
     let mut entries = 0u64;
     let mut files = 0u64;
@@ -684,8 +739,19 @@ pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
             files += 1;
             bytes += size;
             if let Some(src) = src {
-                let mut f = File::open(src).at(src)?;
-                stream.copy_file(&mut f, *size, src)?;
+                if *size <= PREFETCH_MAX {
+                    let data = prefetch.next(src)?;
+                    if data.len() as u64 != *size {
+                        return Err(Error::Changed {
+                            path: src.clone(),
+                            expected: *size,
+                        });
+                    }
+                    stream.write_all(&data)?;
+                } else {
+                    let mut f = File::open(src).at(src)?;
+                    stream.copy_file(&mut f, *size, src)?;
+                }
                 stream.write_zeros(padding(*size))?;
             }
         }
