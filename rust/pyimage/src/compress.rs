@@ -29,6 +29,10 @@ pub const GZIP_BLOCK: usize = 128 * 1024;
 pub const GZIP_DICT: usize = 32 * 1024;
 /// zstd job size when compressing with worker threads (part of the byte format).
 pub const ZSTD_JOB_SIZE: u32 = 8 * 1024 * 1024;
+/// At most this many deflate workers.
+const MAX_GZIP_WORKERS: usize = 64;
+/// At most this many libzstd workers (each buffers about two jobs).
+const MAX_ZSTD_WORKERS: usize = 16;
 /// Chunk size of the pipeline for `none` and `zstd` (does not affect the bytes).
 const CHUNK: usize = 1024 * 1024;
 /// The gzip member header we write: no flags, mtime 0, XFL 0, OS 255 (unknown).
@@ -269,7 +273,8 @@ impl LayerStream {
         threads: usize,
     ) -> Result<Self> {
         compression.check_level(level)?;
-        let threads = threads.max(1);
+        // bytes never depend on the worker count; the caps only bound memory and threads
+        let threads = threads.clamp(1, MAX_GZIP_WORKERS);
         let chunk_size = if compression == Compression::Gzip {
             GZIP_BLOCK
         } else {
@@ -349,7 +354,7 @@ impl LayerStream {
             Compression::Zstd => {
                 let (tx, rx) = sync_channel::<Chunk>(4);
                 let p = path.clone();
-                let workers = threads as u32;
+                let workers = threads.min(MAX_ZSTD_WORKERS) as u32;
                 let writer = std::thread::spawn(move || -> WriterResult {
                     let hw = HashWriter::new(io::BufWriter::with_capacity(1 << 20, out), p.clone());
                     let mut enc = zstd::stream::write::Encoder::new(hw, level)

@@ -183,7 +183,7 @@ pub fn merge_layers(opts: &MergeOptions) -> Result<Descriptor> {
     });
 
     // decompressors: input i is handled by worker i % n, in order
-    let n = opts.threads.clamp(1, jobs.len());
+    let n = opts.threads.clamp(1, jobs.len()).min(64);
     let mut rxs = Vec::new();
     let mut workers = Vec::new();
     for w in 0..n {
