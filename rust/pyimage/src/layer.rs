@@ -234,7 +234,6 @@ impl<'a> Collector<'a> {
         let dest = normalize_dest(dest_raw, prefix, &origin)?;
         let md = fs::metadata(src).at(src)?;
         if md.is_file() {
-            let _ = File::open(src).at(src)?;
             return self.add(
                 dest,
                 Kind::File {
@@ -486,8 +485,7 @@ impl<'a> Collector<'a> {
                             ),
                         });
                     }
-                    // unreadable inputs fail here, naming the file
-                    drop(File::open(&src).at(&src)?);
+                    // unreadable inputs fail when read, naming the file (the temp output is removed)
                     Kind::File {
                         exec: l.kind == LineKind::Exec || is_exec(&md),
                         size: md.len(),

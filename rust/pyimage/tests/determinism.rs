@@ -339,3 +339,69 @@ gzip sha256:7bd753cbb105415accc89ef0adf3e9c69dbd74ad596544e58f08c53f55074226 sha
 zstd sha256:1505295248affbd5fc2fb4db94c421c6bf175563f66cb180599e51ebbab20743 sha256:5d7a4573397ea70bedbade9835a1aaa61fe6a117f126e2faadc35f0ea43ed1c9
 none sha256:5d7a4573397ea70bedbade9835a1aaa61fe6a117f126e2faadc35f0ea43ed1c9 sha256:5d7a4573397ea70bedbade9835a1aaa61fe6a117f126e2faadc35f0ea43ed1c9
 ";
+
+/// Under Bazel's sandbox every input file is a symlink to an absolute execroot path: with
+/// `--external-symlinks materialize` the layer must equal the one written from the real files.
+#[test]
+fn sandbox_symlink_forest_gives_the_real_trees_bytes() {
+    let d = tmp();
+    let p = d.path();
+    make_big_tree(&p.join("execroot/site"), 0o644, 0o755);
+    // the sandbox: real directories, every file an absolute symlink into the execroot
+    let real = fs::canonicalize(p.join("execroot/site")).unwrap();
+    let mut stack = vec![real.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(&real).unwrap().to_path_buf();
+            let target = p.join("sandbox/site").join(&rel);
+            if e.file_type().unwrap().is_dir() {
+                fs::create_dir_all(&target).unwrap();
+                stack.push(e.path());
+            } else {
+                fs::create_dir_all(target.parent().unwrap()).unwrap();
+                std::os::unix::fs::symlink(e.path(), &target).unwrap();
+            }
+        }
+    }
+    for c in ["gzip", "zstd"] {
+        ok(
+            &[
+                "layer",
+                "--output",
+                "real",
+                "--descriptor",
+                "real.json",
+                "--tree",
+                "execroot/site=/app/site",
+                "--compression",
+                c,
+            ],
+            p,
+        );
+        ok(
+            &[
+                "layer",
+                "--output",
+                "sb",
+                "--descriptor",
+                "sb.json",
+                "--tree",
+                "sandbox/site=/app/site",
+                "--compression",
+                c,
+                "--external-symlinks",
+                "materialize",
+            ],
+            p,
+        );
+        assert!(
+            fs::read(p.join("real")).unwrap() == fs::read(p.join("sb")).unwrap(),
+            "{c}"
+        );
+        assert_eq!(
+            fs::read(p.join("real.json")).unwrap(),
+            fs::read(p.join("sb.json")).unwrap()
+        );
+    }
+}
