@@ -3,10 +3,11 @@
 use crate::error::{Error, Result};
 
 /// Normalises an image destination to its stored form: no leading `/`, no trailing `/`,
-/// `.` and empty components dropped, `..` resolved lexically. Returns `""` for the root.
+/// `.` components dropped. Returns `""` for the root.
 ///
 /// Rejects relative paths (unless `prefix` is given: then a relative `dest` is placed under
-/// it), `..` that climbs above the root, NUL bytes and components starting with `.wh.`.
+/// it), `..` components, empty components (`//`), NUL bytes and components starting with
+/// `.wh.`.
 pub fn normalize_dest(dest: &str, prefix: Option<&str>, origin: &str) -> Result<String> {
     let bad = |reason: &str| Error::BadDest {
         dest: dest.to_string(),
@@ -31,13 +32,18 @@ pub fn normalize_dest(dest: &str, prefix: Option<&str>, origin: &str) -> Result<
         return Err(bad("NUL byte in path"));
     }
     let mut parts: Vec<&str> = Vec::new();
-    for c in abs.split('/') {
+    let body = abs.strip_prefix('/').unwrap_or(abs);
+    // one trailing '/' is fine (`dir /app/x/`); `/` alone is the root
+    let body = body.strip_suffix('/').unwrap_or(body);
+    for c in body.split('/') {
         match c {
-            "" | "." => {}
+            "" if body.is_empty() => {}
+            "" => return Err(bad("empty path component ('//')")),
+            "." => {}
             ".." => {
-                if parts.pop().is_none() {
-                    return Err(bad("'..' climbs above the image root"));
-                }
+                return Err(bad(
+                    "'..' components are not allowed (write the normalised path)",
+                ))
             }
             c => {
                 if c.starts_with(".wh.") {
@@ -123,10 +129,17 @@ mod tests {
     #[test]
     fn normalizes() {
         assert_eq!(normalize_dest("/app/x.py", None, "t").unwrap(), "app/x.py");
-        assert_eq!(normalize_dest("/app//./b/", None, "t").unwrap(), "app/b");
-        assert_eq!(normalize_dest("/app/a/../b", None, "t").unwrap(), "app/b");
+        assert_eq!(normalize_dest("/app/./b/", None, "t").unwrap(), "app/b");
+        assert!(normalize_dest("/app//b", None, "t").is_err());
+        assert!(normalize_dest("/app/a/../b", None, "t").is_err());
+        assert_eq!(normalize_dest("/app/", None, "t").unwrap(), "app");
         assert_eq!(normalize_dest("/", None, "t").unwrap(), "");
         assert_eq!(normalize_dest("x/y", Some("/app"), "t").unwrap(), "app/x/y");
+        assert_eq!(
+            normalize_dest("x/y", Some("/app/r/"), "t").unwrap(),
+            "app/r/x/y"
+        );
+        assert!(normalize_dest("../x", Some("/app/r/"), "t").is_err());
         assert!(normalize_dest("app/x", None, "t").is_err());
         assert!(normalize_dest("/../etc", None, "t").is_err());
         assert!(normalize_dest("/app/../../etc", None, "t").is_err());
