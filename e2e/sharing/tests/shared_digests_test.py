@@ -9,7 +9,9 @@ Asserted, for every layer set:
   * each listed package sits in exactly one layer, and that layer holds only it
     (the tier has one group per package);
 and across sets: each package's layer has the same digest, diff_id and size
-in every set, while the app layers (different first-party code) differ.
+in every set and is the very same file (the tar declared once at the package,
+so one action built it), while the app layers (different first-party code)
+differ.
 """
 
 import hashlib
@@ -90,6 +92,12 @@ def main(argv):
         blobs = {b for (_, _, _, b) in rows.values()}
         if len(blobs) == 1:
             print("  %-10s one shared artifact: %s" % (p, next(iter(blobs))))
+        else:
+            # A one-package group's layer is the package's own tar, declared
+            # once at the package: the same file (hence the same action) in
+            # every set.
+            failures.append("package %s: %d different layer files across sets (expected one shared artifact): %s" % (
+                p, len(blobs), sorted(blobs)))
 
     apps = [tuple(sorted(v)) for v in app_layers.values()]
     if len(apps) == len(sets) and len(set(apps)) != len(apps):
