@@ -257,9 +257,10 @@ fn parse_num(field: &[u8]) -> Result<u64, String> {
     u64::from_str_radix(s, 8).map_err(|_| format!("bad octal field {s:?}"))
 }
 
+/// A NUL-terminated header string; non-UTF-8 bytes (foreign layers) are shown as U+FFFD.
 fn field_str(field: &[u8]) -> Result<String, String> {
     let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-    String::from_utf8(field[..end].to_vec()).map_err(|_| "non-UTF-8 name in header".to_string())
+    Ok(String::from_utf8_lossy(&field[..end]).into_owned())
 }
 
 /// Streaming tar reader. It reads (and so hands to any hashing wrapper) every byte of the
@@ -392,8 +393,7 @@ impl<R: Read> TarReader<R> {
                 b'L' | b'K' => {
                     let data = self.read_data(size).map_err(|e| e.to_string())?;
                     let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
-                    let s = String::from_utf8(data[..end].to_vec())
-                        .map_err(|_| "non-UTF-8 GNU long name")?;
+                    let s = String::from_utf8_lossy(&data[..end]).into_owned();
                     if typeflag == b'L' {
                         pax_path = Some(s);
                     } else {
@@ -459,7 +459,7 @@ fn parse_pax(data: &[u8]) -> Result<Vec<(String, String)>, String> {
             .position(|&b| b == b'=')
             .ok_or("bad PAX record")?;
         let k = String::from_utf8(rec[..eq].to_vec()).map_err(|_| "non-UTF-8 PAX key")?;
-        let v = String::from_utf8(rec[eq + 1..].to_vec()).map_err(|_| "non-UTF-8 PAX value")?;
+        let v = String::from_utf8_lossy(&rec[eq + 1..]).into_owned();
         out.push((k, v));
         rest = &rest[len..];
     }

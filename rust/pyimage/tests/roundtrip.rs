@@ -234,3 +234,36 @@ fn check_merged(p: &Path, c: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `pyimage list` reads layers written by other tools (GNU long names, GNU tar's PAX, bsdtar).
+#[test]
+fn list_reads_foreign_layers() {
+    require("tar");
+    require("bsdtar");
+    let d = tmp();
+    let p = d.path();
+    make_tree(&p.join("t"), 0o644, 0o755);
+    for (cmd, blob) in [
+        ("tar --sort=name --format=gnu -cf gnu.tar -C t .", "gnu.tar"),
+        (
+            "tar --sort=name --format=pax -czf pax.tgz -C t .",
+            "pax.tgz",
+        ),
+        (
+            "tar --sort=name --format=ustar -cf ustar.tar -C t pkg/mod.py pkg/data/blob.bin",
+            "ustar.tar",
+        ),
+        ("bsdtar -cf bsd.tar -C t .", "bsd.tar"),
+    ] {
+        sh(cmd, p);
+        let ours: Vec<String> = ok(&["list", blob], p)
+            .lines()
+            .map(|l| l.split_whitespace().nth(3).unwrap().to_string())
+            .collect();
+        let theirs: Vec<String> = sh(&format!("tar -tf {blob}"), p)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(ours, theirs, "{cmd}");
+    }
+}
