@@ -7,6 +7,7 @@
 #   tools/bench/layer_bench.sh                 # RUNS=5 interleaved rounds per case after a warm-up
 #   RUNS=3 tools/bench/layer_bench.sh          # fewer rounds
 #   PYIMAGE_BENCH_CACHE=/tmp/b tools/bench/layer_bench.sh   # cache dir (default /var/cache/rules_pyimage/bench)
+#   NICE=-10 tools/bench/layer_bench.sh        # run every command at this nice level (root; same for all)
 #
 # The inputs (pip install --target of numpy pandas scipy fastapi pydantic sqlalchemy requests,
 # and a synthetic 20,000-small-file tree) are prepared once by prepare_trees.sh and cached.
@@ -25,5 +26,5 @@ done
 
 "$here/prepare_trees.sh" >&2
 (cd "$repo" && cargo build --release --quiet --bin pyimage)
-exec python3 "$here/layer_bench.py" --bin "$repo/target/release/pyimage" --cache "$CACHE" \
+exec nice -n "${NICE:-0}" python3 "$here/layer_bench.py" --bin "$repo/target/release/pyimage" --cache "$CACHE" \
   --runs "$RUNS" --json "$CACHE/results.json"
