@@ -338,6 +338,7 @@ fn validate_bad_inputs() {
         .arg(f.path("nope.json")));
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot read"), "{stderr}");
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
     // Bad thresholds.
     let bad = f.write(
         "bad.json",

@@ -13,20 +13,20 @@ use serde::{Deserialize, Deserializer, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (kept out of the error chain so it prints once).
+        cause: std::io::Error,
     },
     /// A file is not valid JSON of the expected shape.
-    #[error("{path}: invalid JSON: {source}")]
+    #[error("{path}: invalid JSON: {cause}")]
     Json {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: serde_json::Error,
+        /// The cause (kept out of the error chain so it prints once).
+        cause: serde_json::Error,
     },
     /// A plan is inconsistent (bad descriptor reference, bad thresholds, ...).
     #[error("{path}: {message}")]
@@ -282,9 +282,9 @@ pub struct LayerDescriptor {
 }
 
 fn read(path: &Path) -> Result<String, PlanError> {
-    std::fs::read_to_string(path).map_err(|source| PlanError::Read {
+    std::fs::read_to_string(path).map_err(|cause| PlanError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })
 }
 
@@ -292,9 +292,9 @@ impl LayerDescriptor {
     /// Reads a descriptor file.
     pub fn load(path: &Path) -> Result<Self, PlanError> {
         let text = read(path)?;
-        serde_json::from_str(&text).map_err(|source| PlanError::Json {
+        serde_json::from_str(&text).map_err(|cause| PlanError::Json {
             path: path.to_owned(),
-            source,
+            cause,
         })
     }
 }
@@ -302,9 +302,9 @@ impl LayerDescriptor {
 impl Plan {
     /// Parses a plan from JSON text; `path` is used in messages only.
     pub fn parse(text: &str, path: &Path) -> Result<Self, PlanError> {
-        let mut plan: Plan = serde_json::from_str(text).map_err(|source| PlanError::Json {
+        let mut plan: Plan = serde_json::from_str(text).map_err(|cause| PlanError::Json {
             path: path.to_owned(),
-            source,
+            cause,
         })?;
         plan.normalize();
         plan.check(path)?;
@@ -412,9 +412,9 @@ impl PackageList {
     pub fn load(path: &Path) -> Result<Self, PlanError> {
         let text = read(path)?;
         let mut list: PackageList =
-            serde_json::from_str(&text).map_err(|source| PlanError::Json {
+            serde_json::from_str(&text).map_err(|cause| PlanError::Json {
                 path: path.to_owned(),
-                source,
+                cause,
             })?;
         for p in &mut list.packages {
             p.name = normalize_name(&p.name);
