@@ -335,6 +335,31 @@ impl<'a> Collector<'a> {
             }
             return self.walk_dir(ctx, child_fs, rel, dest, stack);
         }
+        // a link leaving the tree under `materialize` stands for what it points to: decide
+        // (and filter) as that file or directory
+        let link = if ft.is_symlink() {
+            let target = to_utf8(fs::read_link(child_fs).at(child_fs)?)?;
+            let internal = internal_target(ctx, rel, &target);
+            if internal.is_none() && self.opts.external_symlinks == ExternalSymlinks::Materialize {
+                let tmd = match fs::metadata(child_fs) {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(Error::Symlink {
+                            link: child_fs.display().to_string(),
+                            target,
+                            reason: "dangling: cannot materialize a missing target \
+                                     (use --external-symlinks keep to keep it as a link)"
+                                .into(),
+                        })
+                    }
+                    Err(e) => return Err(Error::io(child_fs, e)),
+                };
+                return self.walk_entry(ctx, child_fs, rel, dest, name, &tmd, stack);
+            }
+            Some((target, internal))
+        } else {
+            None
+        };
         if pyc || !self.selected(rel) {
             return Ok(false);
         }
@@ -350,78 +375,31 @@ impl<'a> Collector<'a> {
             )?;
             return Ok(true);
         }
-        if ft.is_symlink() {
-            let target = to_utf8(fs::read_link(child_fs).at(child_fs)?)?;
-            let link_dir = parent(rel);
-            // inside the tree?
-            let internal: Option<String> = if target.starts_with('/') {
-                let t = Path::new(&target);
-                let r = t
-                    .strip_prefix(&ctx.abs)
-                    .ok()
-                    .or_else(|| ctx.canon.as_ref().and_then(|c| t.strip_prefix(c).ok()));
-                r.and_then(|r| r.to_str().map(str::to_string))
-                    .and_then(|r| resolve_relative("", &r))
-                    .filter(|r| r != rel)
-                    .map(|r| relative(link_dir, &r))
-            } else {
-                resolve_relative(link_dir, &target)
-                    .filter(|r| r != rel)
-                    .map(|_| target.clone())
+        if let Some((target, internal)) = link {
+            let target = match (internal, self.opts.external_symlinks) {
+                (Some(t), _) => t,
+                (None, ExternalSymlinks::Keep) => target,
+                (None, _) => {
+                    return Err(Error::Symlink {
+                        link: child_fs.display().to_string(),
+                        target,
+                        reason: format!(
+                            "points outside the tree of {}; pass --external-symlinks materialize \
+                             (copy what it points to) or keep (keep the link as is)",
+                            ctx.origin
+                        ),
+                    })
+                }
             };
-            if let Some(t) = internal {
-                self.add(
-                    dest.to_string(),
-                    Kind::Symlink {
-                        target: t,
-                        from_manifest: false,
-                    },
-                    ctx.origin.clone(),
-                )?;
-                return Ok(true);
-            }
-            return match self.opts.external_symlinks {
-                ExternalSymlinks::Reject => Err(Error::Symlink {
-                    link: child_fs.display().to_string(),
+            self.add(
+                dest.to_string(),
+                Kind::Symlink {
                     target,
-                    reason: format!(
-                        "points outside the tree of {}; pass --external-symlinks materialize \
-                         (copy what it points to) or keep (keep the link as is)",
-                        ctx.origin
-                    ),
-                }),
-                ExternalSymlinks::Keep => {
-                    self.add(
-                        dest.to_string(),
-                        Kind::Symlink {
-                            target,
-                            from_manifest: false,
-                        },
-                        ctx.origin.clone(),
-                    )?;
-                    Ok(true)
-                }
-                ExternalSymlinks::Materialize => {
-                    let tmd = match fs::metadata(child_fs) {
-                        Ok(m) => m,
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                            return Err(Error::Symlink {
-                                link: child_fs.display().to_string(),
-                                target,
-                                reason: "dangling: cannot materialize a missing target \
-                                         (use --external-symlinks keep to keep it as a link)"
-                                    .into(),
-                            })
-                        }
-                        Err(e) => return Err(Error::io(child_fs, e)),
-                    };
-                    if tmd.is_dir() {
-                        self.walk_dir(ctx, child_fs, rel, dest, stack)
-                    } else {
-                        self.walk_entry(ctx, child_fs, rel, dest, name, &tmd, stack)
-                    }
-                }
-            };
+                    from_manifest: false,
+                },
+                ctx.origin.clone(),
+            )?;
+            return Ok(true);
         }
         let kind = if ft.is_fifo_like() {
             "fifo"
@@ -598,6 +576,28 @@ impl<'a> Collector<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// The target to store for a tree symlink whose target stays inside the tree (relative, as
+/// given, or an absolute path under the tree rewritten relative); `None` if it leaves the tree
+/// (or points at itself).
+fn internal_target(ctx: &TreeCtx, rel: &str, target: &str) -> Option<String> {
+    let link_dir = parent(rel);
+    if target.starts_with('/') {
+        let t = Path::new(target);
+        let r = t
+            .strip_prefix(&ctx.abs)
+            .ok()
+            .or_else(|| ctx.canon.as_ref().and_then(|c| t.strip_prefix(c).ok()));
+        r.and_then(|r| r.to_str().map(str::to_string))
+            .and_then(|r| resolve_relative("", &r))
+            .filter(|r| r != rel)
+            .map(|r| relative(link_dir, &r))
+    } else {
+        resolve_relative(link_dir, target)
+            .filter(|r| r != rel)
+            .map(|_| target.to_string())
     }
 }
 

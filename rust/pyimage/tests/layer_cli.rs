@@ -1031,3 +1031,59 @@ fn merge_rejects_duplicates_mixed_compression_and_stale_descriptors() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn materialized_directories_follow_directory_filters() {
+    let d = tmp();
+    let p = d.path();
+    write(&p.join("outside/dir/lib.so"), b"so", 0o755);
+    write(&p.join("outside/dir/x.py"), b"x", 0o644);
+    write(&p.join("outside/cache/m.pyc"), b"c", 0o644);
+    write(&p.join("t/pkg/own.so"), b"own", 0o755);
+    let abs = fs::canonicalize(p.join("outside")).unwrap();
+    symlink(abs.join("dir"), p.join("t/pkg/linked")).unwrap();
+    symlink(abs.join("cache"), p.join("t/pkg/__pycache__")).unwrap();
+    ok(
+        &[
+            "layer",
+            "--output",
+            "o",
+            "--descriptor",
+            "o.json",
+            "--tree",
+            "t=/a",
+            "--external-symlinks",
+            "materialize",
+            "--include",
+            "**/*.so",
+        ],
+        p,
+    );
+    assert_eq!(
+        names(&list(p, "o")),
+        vec![
+            "a/",
+            "a/pkg/",
+            "a/pkg/linked/",
+            "a/pkg/linked/lib.so",
+            "a/pkg/own.so"
+        ]
+    );
+    ok(
+        &[
+            "layer",
+            "--output",
+            "o",
+            "--descriptor",
+            "o.json",
+            "--tree",
+            "t=/a",
+            "--external-symlinks",
+            "materialize",
+            "--exclude",
+            "pkg/linked",
+        ],
+        p,
+    );
+    assert_eq!(names(&list(p, "o")), vec!["a/", "a/pkg/", "a/pkg/own.so"]);
+}
