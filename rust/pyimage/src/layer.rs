@@ -234,6 +234,13 @@ impl<'a> Collector<'a> {
         let dest = normalize_dest(dest_raw, prefix, &origin)?;
         let md = fs::metadata(src).at(src)?;
         if md.is_file() {
+            if dest.is_empty() {
+                return Err(Error::BadDest {
+                    dest: dest_raw.to_string(),
+                    origin,
+                    reason: "a single file cannot be placed at the image root".into(),
+                });
+            }
             return self.add(
                 dest,
                 Kind::File {

@@ -567,6 +567,19 @@ fn rejects_bad_destinations() {
         p,
     );
     assert!(err.contains("missing"), "{err}");
+    let err = fails(
+        &[
+            "layer",
+            "--output",
+            "o",
+            "--descriptor",
+            "o.json",
+            "--tree",
+            "f.py=/",
+        ],
+        p,
+    );
+    assert!(err.contains("image root"), "{err}");
     // escaping symlinks allowed on request
     fs::write(p.join("m.txt"), "symlink\t/app/x\t../../../etc/passwd\n").unwrap();
     ok(
