@@ -118,9 +118,12 @@ else
 fi
 
 step "podman load + run (runc)"
-if podman load -q -i "$IMAGE" >"$OUT/load.log" 2>&1; then
-  pass "podman load: $(tr '\n' ' ' <"$OUT/load.log")"
-  if "${PODMAN_RUN[@]}" "$TAG" >"$OUT/run.out" 2>"$OUT/run.err"; then
+# Run by image ID (= sha256 of the config, content-addressed): other clones
+# loading their own smoke image under the same tag cannot interfere.
+ID="$(tar -xOf "$IMAGE" manifest.json | sed -n 's/.*"Config":"\([0-9a-f]\{64\}\)\.json".*/\1/p')"
+if podman load -q -i "$IMAGE" >"$OUT/load.log" 2>&1 && podman image exists "$ID"; then
+  pass "podman load: $(tr '\n' ' ' <"$OUT/load.log")(image ID ${ID:0:12})"
+  if "${PODMAN_RUN[@]}" "$ID" >"$OUT/run.out" 2>"$OUT/run.err"; then
     cat "$OUT/run.out"
     ok=1
     for want in \
@@ -147,7 +150,7 @@ if podman load -q -i "$IMAGE" >"$OUT/load.log" 2>&1; then
     fail "podman run $TAG"
   fi
   # Nothing but python3.11 from our layer can run the launcher: the base has no python.
-  if "${PODMAN_RUN[@]}" --entrypoint /bin/sh "$TAG" -c 'command -v python3 || command -v python; command -v python3.11' >"$OUT/which.out" 2>&1 &&
+  if "${PODMAN_RUN[@]}" --entrypoint /bin/sh "$ID" -c 'command -v python3 || command -v python; command -v python3.11' >"$OUT/which.out" 2>&1 &&
     [ "$(cat "$OUT/which.out")" = "/app/.runfiles/rules_pyimage~~image~pyimage_python311/python/bin/python3.11" ]; then
     pass "the only python in the image is ours"
   else
@@ -167,7 +170,7 @@ CONF
   CONTAINERS_CONF="$OUT/containers.conf" podman system service --time=0 "unix://$sock" >"$OUT/service.log" 2>&1 &
   svc=$!
   for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-  DOCKER_HOST="unix://$sock" timeout 300 "$CST" test --driver docker --image "$TAG" \
+  DOCKER_HOST="unix://$sock" timeout 300 "$CST" test --driver docker --image "$ID" \
     --config "$HERE/tests/structure-podman.yaml" >"$OUT/cst-podman.log" 2>&1
   n_pass="$(awk '/^Passes:/ { print $2 }' "$OUT/cst-podman.log" | tail -n1)"
   n_fail="$(awk '/^Failures:/ { print $2 }' "$OUT/cst-podman.log" | tail -n1)"
@@ -179,7 +182,8 @@ CONF
   fi
   kill "$svc" 2>/dev/null
   wait "$svc" 2>/dev/null
-  podman image rm -f "$TAG" >/dev/null 2>&1 || true
+  # Not forced: an image still used by a concurrent run stays.
+  podman image rm "$ID" >/dev/null 2>&1 || true
 else
   cat "$OUT/load.log"
   fail "podman load"
