@@ -92,6 +92,10 @@ print("\n".join(bad)); sys.exit(1 if bad else 0)
   fi
   rm -rf "$r/tmp/py"
   img_det_tar "$r" "$work/layer.tar"
+  # The layer is a pure function of the tree: a second tar must be identical.
+  img_det_tar "$r" "$work/layer.check.tar"
+  cmp -s "$work/layer.tar" "$work/layer.check.tar" || img_die "two tars of the same base tree differ (non-deterministic tar)"
+  rm -f "$work/layer.check.tar"
   gzip -n -6 -c "$work/layer.tar" >"$work/layer.tar.gz"
   img_descriptor "$work/layer.tar.gz" "$work/layer.tar" >"$work/layer.json"
   rm -rf --one-file-system "$OUT"
