@@ -54,5 +54,6 @@ PyImageLayersInfo = provider(
     fields = {
         "tier": "Label of the tier the layers were planned with.",
         "layers": "list of struct(kind, group, tar, descriptor, packages), image order.",
+        "empty_label_groups": "first-party groups whose patterns matched no runfile (no layer).",
     },
 )

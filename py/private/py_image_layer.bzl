@@ -122,7 +122,8 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
       prefix: output directory prefix in the caller's package.
 
     Returns:
-      list of struct(kind, group, tar, descriptor, packages) in image order.
+      struct(layers = list of struct(kind, group, tar, descriptor, packages) in image
+      order, empty_label_groups = first-party groups whose patterns matched no runfile).
     """
     files_to_run = binary[DefaultInfo].files_to_run
     exe = files_to_run.executable
@@ -299,6 +300,7 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
             line = _empty_line(path)
             candidates.append((rf_root + line.split("\t")[1], line, None))
 
+    empty_label_groups = []
     for i, (group, only) in enumerate(label_prefixes):
         skips = []
         for j, (_, other) in enumerate(label_prefixes):
@@ -314,6 +316,9 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
             lines.append(line)
             if f:
                 files.append(f)
+        if not lines:
+            empty_label_groups.append(group)  # no runfile under its patterns: no layer
+            continue
         manifest = ctx.actions.declare_file("%s%s.manifest" % (prefix, group))
         ctx.actions.write(manifest, "\n".join(lines) + "\n")
         tar = ctx.actions.declare_file("%s%d_%s%s" % (prefix, index, group, ext))
@@ -339,7 +344,7 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
     all_label = [p for _, ps in label_prefixes for p in ps]
     layers.append(cut_layer("app", "app", all_label, index))
 
-    return layers
+    return struct(layers = layers, empty_label_groups = empty_label_groups)
 
 def _merge_aspect_impl(target, ctx):
     tier = ctx.attr._layer_tier[LayerTierInfo]
@@ -351,7 +356,7 @@ def _merge_aspect_impl(target, ctx):
         tc = ctx.toolchains[_PY_TOOLCHAIN]
         if not tc or not tc.py3_runtime or not tc.py3_runtime.files:
             return []  # the rule reports it, naming the py_image_layer target
-    layers = build_layers(
+    built = build_layers(
         ctx,
         _label_str(target.label),
         pyimage_tool(ctx),
@@ -362,7 +367,7 @@ def _merge_aspect_impl(target, ctx):
         target,
         target.label.name + "_pyimage/",
     )
-    return [PyImageLayersInfo(tier = tier.label, layers = layers)]
+    return [PyImageLayersInfo(tier = tier.label, layers = built.layers, empty_label_groups = built.empty_label_groups)]
 
 # Runs on the binary (only there: attr_aspects = []), after _layer_aspect, with the
 # flag's tier: every merge, the interpreter, first-party and app layers of that binary
@@ -407,18 +412,20 @@ def _py_image_layer_impl(ctx):
     else:
         groups, names, matched = _plan_pinned(ctx, tier, info, tool, prefix)
 
+    if tier.label == flag_tier.label and PyImageLayersInfo in binary:
+        built = binary[PyImageLayersInfo]  # built once at the binary by _merge_aspect
+    else:
+        built = build_layers(ctx, _label_str(ctx.label), tool, tier, groups, names, info, binary, prefix)
+    layers = built.layers
+
     unmatched = [(g, p) for g, p in _all_patterns(tier) if p not in matched]
+    unmatched += [(g, p) for g in built.empty_label_groups for p in tier.groups[g]]
     if unmatched and tier.unmatched == "error":
-        _fail(ctx, "layer_tier %s: pattern(s) %s match no pip package of %s. Remove them from the tier, fix the names, or set unmatched = \"warn\" on the tier." % (
+        _fail(ctx, "layer_tier %s: pattern(s) %s match nothing in %s. Remove them from the tier, fix them, or set unmatched = \"warn\" on the tier." % (
             tier.label,
             ", ".join(["%r (group %r)" % (p, g) for g, p in unmatched]),
             binary.label,
         ))
-
-    if tier.label == flag_tier.label and PyImageLayersInfo in binary:
-        layers = binary[PyImageLayersInfo].layers  # built once at the binary by _merge_aspect
-    else:
-        layers = build_layers(ctx, _label_str(ctx.label), tool, tier, groups, names, info, binary, prefix)
 
     # ---- plan, report, validation ----
     plan = ctx.actions.declare_file(prefix + "plan.json")
