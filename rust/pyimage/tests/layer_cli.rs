@@ -1100,3 +1100,34 @@ fn materialized_directories_follow_directory_filters() {
     );
     assert_eq!(names(&list(p, "o")), vec!["a/", "a/pkg/", "a/pkg/own.so"]);
 }
+
+#[test]
+fn hardlinks_become_regular_files() {
+    let d = tmp();
+    let p = d.path();
+    write(&p.join("t/a.py"), b"shared\n", 0o644);
+    fs::hard_link(p.join("t/a.py"), p.join("t/b.py")).unwrap();
+    ok(
+        &[
+            "layer",
+            "--output",
+            "o",
+            "--descriptor",
+            "o.json",
+            "--tree",
+            "t=/h",
+        ],
+        p,
+    );
+    let l = list(p, "o");
+    assert!(l.contains("-rw-r--r-- 0/0          7 h/a.py\n"), "{l}");
+    assert!(l.contains("-rw-r--r-- 0/0          7 h/b.py\n"), "{l}");
+    require("tar");
+    sh("mkdir x && tar -xf o -C x && cmp x/h/a.py x/h/b.py", p);
+    assert_eq!(
+        fs::metadata(p.join("x/h/a.py"))
+            .map(|m| std::os::unix::fs::MetadataExt::nlink(&m))
+            .unwrap(),
+        1
+    );
+}
