@@ -37,7 +37,7 @@ build() {
   command -v debootstrap >/dev/null || img_die "debootstrap is missing (apt-get install debootstrap)"
   local work mirror
   work="$(mktemp -d "$PYIMAGE_IMAGE_CACHE/.base.XXXXXX")"
-  trap 'rm -rf --one-file-system "$work"' RETURN
+  trap 'rm -rf --one-file-system "${work:-/nonexistent}"; trap - RETURN' RETURN
   mirror="$(img_debian_mirror)"
   img_log "debootstrap --variant=minbase $SUITE (about 1 min; log: $work/debootstrap.log)"
   # shellcheck disable=SC2086

@@ -31,7 +31,7 @@ build() {
   fi
   local work
   work="$(mktemp -d "$PYIMAGE_IMAGE_CACHE/.python3.11.XXXXXX")"
-  trap 'rm -rf "$work"' RETURN
+  trap 'rm -rf "${work:-/nonexistent}"; trap - RETURN' RETURN
   mkdir -p "$work/debs" "$work/x" "$work/tree/bin" "$work/tree/lib"
   img_log "downloading ${PKGS[*]} (apt-get download)"
   local p
