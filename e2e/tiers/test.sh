@@ -9,7 +9,9 @@
 #      only regroups cuts only certifi again (its split differs); a pin with other byte
 #      settings builds one fragment per package;
 #   5. execution log of a clean build of both targets: every fragment is built once;
-#   6. execution log: editing app code re-runs only PyImageApp (+ validation); editing the
+#   6. a second binary with the same packages in another dependency order gets
+#      byte-identical group layers;
+#   7. execution log: editing app code re-runs only PyImageApp (+ validation); editing the
 #      first-party library re-runs its PyImageFirstParty layer, the app layer (same bytes)
 #      and validation, and no package action.
 # Prints `N passed, N failed` last.
@@ -129,6 +131,16 @@ PY
 else
   tail -20 "$T/x.log"
   ko "clean build of both targets"
+fi
+
+# Sharing across binaries: //app:app2 reaches the same packages through another graph
+# shape; every layer but the app layer must be byte-identical.
+build pinned2 //app:layers2_pinned --config=fine || ko "build //app:layers2_pinned"
+if diff <(grep -v '^app ' "$T/pinned_fine.layers") <(grep -v '^app ' "$T/pinned2.layers") >"$T/d5"; then
+  ok "two binaries, other dependency order: identical group layers ($(grep -vc '^app ' "$T/pinned2.layers") digests)"
+else
+  cat "$T/d5"
+  ko "group layers of two binaries with the same packages differ"
 fi
 
 # Incremental: editing first-party code re-runs only the layer holding it (+ validation).

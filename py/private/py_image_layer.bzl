@@ -43,6 +43,9 @@ def _layer_desc_arg(f):
         return None
     return "%s=%s.json" % (f.path, f.path)
 
+def _fragment_key(f):
+    return (f.basename, f.path)
+
 def _graph_json(line):
     name, _version, deps = line.split("\t")
     return json.encode(name) + ":" + json.encode([d for d in deps.split(",") if d])
@@ -187,7 +190,16 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
         args.add("--output", tar)
         args.add("--descriptor", desc)
         args.add("--name", group or "pip")
-        args.add_all(files, map_each = _layer_desc_arg)
+
+        # Canonical order (fragment file name = <name>-<version>[-s<splits>.<part>], then
+        # path): the depset's order follows the shape of this binary's dependency graph,
+        # and two binaries whose group holds the same fragments must get the same bytes.
+        # One flattening per merged layer, at the binary only (O(packages of the group)).
+        tars = sorted(
+            [f for f in files.to_list() if not f.path.endswith(".json")],
+            key = _fragment_key,
+        )
+        args.add_all(tars, map_each = _layer_desc_arg)
         ctx.actions.run(
             executable = tool,
             arguments = ["merge", args],
