@@ -21,9 +21,9 @@ TAG="localhost/rules_pyimage/smoke:test"
 PODMAN_RUN=(podman run --rm --runtime runc --cgroup-manager=cgroupfs
   --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none)
 cd "$HERE" || exit 1
-OUT="$HERE/.test-out"
-rm -rf "$OUT"
-mkdir -p "$OUT"
+# A private folder per run (concurrent runs in one checkout do not collide);
+# removed when everything passed, kept (and printed) otherwise.
+OUT="$(mktemp -d "$HERE/.test-out.XXXXXX")"
 fails=0 passes=0
 T0=$SECONDS
 step() { printf '\n=== smoke [%3d s]: %s\n' "$((SECONDS - T0))" "$*"; }
@@ -38,6 +38,7 @@ fail() {
 finish() {
   echo
   echo "smoke: finished in $((SECONDS - T0)) s"
+  if [ "$fails" = 0 ]; then rm -rf "$OUT"; else echo "smoke: logs in $OUT"; fi
   echo "$passes passed, $fails failed"
   [ "$fails" = 0 ]
   exit $?
@@ -62,12 +63,15 @@ fi
 # Absolute paths through the real output tree (not the convenience symlinks).
 OUTPUT_PATH="$("$BAZEL" info output_path 2>/dev/null)"
 files_of() { "$BAZEL" cquery --output=files "$@" 2>/dev/null | sed "s|^bazel-out/|$OUTPUT_PATH/|"; }
-IMAGE="$(files_of //image:image | grep '\.tar$' | head -n1)"
+BUILT_IMAGE="$(files_of //image:image | grep '\.tar$' | head -n1)"
+# Work on a private copy: a concurrent build in this checkout may replace the output.
+IMAGE="$OUT/image.tar"
+cp "$BUILT_IMAGE" "$IMAGE"
 REPORT="$(files_of --output_groups=report //app:layers | head -n1)"
 [ -n "$REPORT" ] && [ -f "$REPORT" ] && cat "$REPORT"
 ls -l "$IMAGE"
 mapfile -t LAYERS < <(files_of //app:layers)
-sums() { sha256sum "$IMAGE" "${LAYERS[@]}" | sed "s|$OUTPUT_PATH/||"; }
+sums() { sha256sum "$BUILT_IMAGE" "${LAYERS[@]}" | sed "s|$OUTPUT_PATH/||"; }
 sums >"$OUT/sha256.1"
 
 step "determinism: layers and image rebuilt from scratch are byte-identical"
@@ -77,7 +81,7 @@ step "determinism: layers and image rebuilt from scratch are byte-identical"
 BIN="$OUTPUT_PATH/k8-fastbuild/bin"
 n_deleted="$(
   {
-    printf '%s\n' "$IMAGE" "${LAYERS[@]}"
+    printf '%s\n' "$BUILT_IMAGE" "${LAYERS[@]}"
     for f in "${LAYERS[@]}"; do printf '%s.json\n' "$f"; done
     find "$BIN/external" -path "$BIN/external/*/_pyimage/*" 2>/dev/null
     find "$BIN/app" -path '*_pyimage/*' 2>/dev/null
