@@ -1,6 +1,7 @@
 """`_layer_aspect`: finds pip distributions in a py_binary's graph and builds one layer
 fragment per distribution, at the distribution's own target."""
 
+load("@rules_python//python:py_info.bzl", "PyInfo")
 load(":common.bzl", "assign_group", "package_parts", "runfiles_rel", "settings_of", "split_key")
 load(":names.bzl", "parse_dist_info", "parse_repo_name")
 load(":providers.bzl", "LayerTierInfo", "PyImagePackageInfo", "PyImagePackagesInfo")

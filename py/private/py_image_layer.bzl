@@ -1,5 +1,6 @@
 """The `py_image_layer` rule."""
 
+load("@rules_python//python:py_info.bzl", "PyInfo")
 load(":aspect.bzl", "layer_aspect")
 load(":common.bzl", "EXT", "add_settings", "assign_group", "manifest_line", "package_parts", "settings_of", "split_key")
 load(":providers.bzl", "LayerTierInfo", "PyImageLayersInfo", "PyImagePackagesInfo")
