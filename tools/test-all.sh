@@ -7,7 +7,7 @@
 #
 # Steps: tools/setup.sh; cargo fmt --check; cargo clippy --all-targets
 # -D warnings; cargo test; buildifier lint over every Starlark file;
-# ShellCheck over tools/ and .ci/; bazel test //... in the root module; for
+# ShellCheck of the harness scripts; bazel test //... in the root module; for
 # every e2e/<ws>/ with a MODULE.bazel: bazel test //... there, then the
 # optional hook e2e/<ws>/test.sh (see docs/harness.md).
 # Each step prints a result line; the last line is `N passed, N failed`
@@ -35,6 +35,9 @@ done
 
 case ":$PATH:" in *":$CARGO_HOME/bin:"*) ;; *) [ -d "$CARGO_HOME/bin" ] && PATH="$CARGO_HOME/bin:$PATH" ;; esac
 export PATH
+# Cargo's build output is shared by every clone on the machine (CI always
+# works in a fresh clone), like Bazel's caches.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PYIMAGE_OUTPUT/cargo-target}"
 BAZEL="$REPO/tools/bazel"
 LOGDIR="$(mktemp -d "${TMPDIR:-/tmp}/pyimage-test-all.XXXXXX")"
 TOTAL_PASS=0
@@ -100,7 +103,7 @@ cargo_test_step() {
 bazel_test_step() {
   local name="$1" dir="$2" start=$SECONDS rc p f log="$LOGDIR/bazel.log"
   echo "==> $name"
-  (cd "$dir" && run_logged "$log" "$BAZEL" test --keep_going --color=no --curses=no //...)
+  (cd "$dir" && run_logged "$log" "$BAZEL" test --keep_going --color=no --curses=no --show_progress_rate_limit=30 //...)
   rc=$?
   p="$(grep -cE '^(//|@)[^ ]+ +(\(cached\) )?(PASSED|FLAKY)' "$log")"
   f="$(grep -cE '^(//|@)[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|INCOMPLETE|FAILED TO BUILD)' "$log")"
@@ -151,10 +154,11 @@ buildifier_lint() {
 }
 
 shellcheck_all() {
-  local files
-  mapfile -t files < <(
-    find "$REPO/tools" "$REPO/.ci" -type f \( -name '*.sh' -o -name bazel -o -name run \) | LC_ALL=C sort
-  )
+  # The harness's own scripts (other tools/ subfolders have their owners' checks).
+  local f files=()
+  for f in "$REPO"/tools/*.sh "$REPO"/tools/bazel "$REPO"/tools/lib/*.sh "$REPO"/.ci/run; do
+    if [ -f "$f" ]; then files+=("$f"); fi
+  done
   echo "shellcheck: ${#files[@]} scripts"
   shellcheck -x -S warning "${files[@]}"
 }
@@ -176,7 +180,7 @@ if [ -f Cargo.toml ]; then
   cargo_test_step
 fi
 check_step "buildifier lint" buildifier_lint
-check_step "shellcheck (tools/, .ci/)" shellcheck_all
+check_step "shellcheck (harness scripts)" shellcheck_all
 bazel_test_step "bazel test //... (root module)" "$REPO"
 for mod in "$REPO"/e2e/*/MODULE.bazel; do
   [ -f "$mod" ] || continue
