@@ -260,9 +260,7 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
     for group, prefixes in tier._label_groups:
         abs_prefixes = []
         for repo, p in prefixes:
-            if repo:
-                _fail(who, "layer_tier %s: label pattern @%s//%s... of group %r: only patterns of the main repository (`//pkg/...`) are supported" % (tier.label, repo, p, group))
-            abs_prefixes.append("%s/.runfiles/_main/%s" % (root, p))
+            abs_prefixes.append("%s/.runfiles/%s/%s" % (root, repo or "_main", p))
         label_prefixes.append((group, abs_prefixes))
 
     def cut_layer(name, kind, skips, index):
@@ -314,6 +312,9 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
             candidates.append((rf_root + line.split("\t")[1], line, None))
 
     empty_label_groups = []
+
+    # pip files belong to pip layers even under a label pattern (`@repo//...`, `//...`)
+    pip_prefixes = [rf_root + p for p in info.skip_prefixes.to_list()] if label_prefixes else []
     for i, (group, only) in enumerate(label_prefixes):
         skips = []
         for j, (_, other) in enumerate(label_prefixes):
@@ -322,7 +323,7 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
         lines = []
         files = []
         for dest, line, f in candidates:
-            if dest in skip_exact:
+            if dest in skip_exact or any([dest.startswith(p) for p in pip_prefixes]):
                 continue
             if not any([dest.startswith(p) for p in only]) or any([dest.startswith(p) for p in skips]):
                 continue

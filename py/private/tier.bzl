@@ -69,7 +69,11 @@ def _layer_tier_impl(ctx):
             seen_pattern[key] = group
             kinds["label" if p.kind == "label" else "pip"] = True
             if p.kind == "label":
-                prefixes.append((p.repo, p.prefix))
+                repo = ""
+                if p.repo:
+                    # the canonical name of an apparent repository name seen from the tier's BUILD file
+                    repo = ctx.label.relative("@%s//:BUILD" % p.repo).workspace_name
+                prefixes.append((repo, p.prefix))
             elif p.kind == "split":
                 splits.setdefault(p.name, []).append((p.subpath, group, pattern))
             elif is_glob(p.name):
@@ -141,8 +145,8 @@ Each entry is one of:
 * `name:glob` - the files of one distribution whose path relative to its `site-packages`
   matches the glob (`torch:torch/lib/**`); the rest of that distribution stays where its
   name puts it (another group, or the squashed layer). Splits are exclusive, first one wins;
-* a first-party label pattern `//pkg/...` (main repository): every runfiles file under
-  that package tree. A group holds either pip entries or label patterns, not both.
+* a label pattern `//pkg/...` or `@repo//pkg/...` (first-party code): every runfiles file
+  under that package tree, except pip packages' files. A group holds either pip entries or label patterns, not both.
 
 pip packages no group names go to one squashed layer after the pip groups; everything else
 of the binary goes to the last (app) layer.""",

@@ -110,3 +110,14 @@ same_layers_test = analysistest.make(
     _same_layers_test_impl,
     attrs = {"other": attr.label()},
 )
+
+# ---- label patterns resolve apparent repository names ----
+
+def _label_groups_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    tier = analysistest.target_under_test(env)[LayerTierInfo]
+    got = {g: [(repo.split("~")[-1].split("+")[-1], p) for repo, p in prefixes] for g, prefixes in tier._label_groups}
+    asserts.equals(env, {"ext": [("fakepypi_beta", "")], "everything": [("", "")]}, got)
+    return analysistest.end(env)
+
+label_groups_test = analysistest.make(_label_groups_test_impl)
