@@ -234,108 +234,56 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
         layers.append(merged("", index, "pip_squashed"))
         index += 1
 
-    # ---- 4. first-party groups and 5. the app layer, cut from one runfiles manifest ----
+    # ---- 4. first-party groups and 5. the app layer ----
+    # One walk over the binary's runfiles, here at the binary (O(runfiles)), puts every
+    # entry into exactly one layer. Each layer action then gets only its own files as
+    # inputs: editing a file re-runs only the layer holding it, and the sandbox stages only
+    # those files (not every pip file of the binary).
     runfiles = binary[DefaultInfo].default_runfiles
-    rf = ctx.actions.declare_file(prefix + "runfiles.manifest")
-    m = ctx.actions.args()
-    m.set_param_file_format("multiline")
-    m.add_all(runfiles.files, map_each = manifest_line, expand_directories = False)
-    m.add_all(runfiles.symlinks, map_each = _symlink_line)
-    m.add_all(runfiles.root_symlinks, map_each = _root_symlink_line)
-    m.add_all(runfiles.empty_filenames, map_each = _empty_line)
     repo_mapping = getattr(files_to_run, "repo_mapping_manifest", None)
-    if repo_mapping:
-        m.add("file\t_repo_mapping\t" + repo_mapping.path)
-    m.add("exec\t%s/%s\t%s" % (root, exe.basename, exe.path))
-    m.add("symlink\t%s/%s.runfiles\t.runfiles" % (root, exe.basename))
-    ctx.actions.write(rf, m)
-
-    # The runfiles' files as inputs, not the binary's runfiles tree (which Bazel would
-    # have to materialise first). Symlink entries are rare for Python binaries (a short
-    # list when present).
-    link_targets = [e.target_file for e in runfiles.symlinks.to_list() + runfiles.root_symlinks.to_list()]
-    rf_inputs = depset([rf, exe] + link_targets + ([repo_mapping] if repo_mapping else []), transitive = [runfiles.files])
-
-    label_prefixes = []  # (group, [absolute prefixes])
-    for group, prefixes in tier._label_groups:
-        abs_prefixes = []
-        for repo, p in prefixes:
-            abs_prefixes.append("%s/.runfiles/%s/%s" % (root, repo or "_main", p))
-        label_prefixes.append((group, abs_prefixes))
-
-    def cut_layer(name, kind, skips, index):
-        tar = ctx.actions.declare_file("%s%d_%s%s" % (prefix, index, name, ext))
-        desc = ctx.actions.declare_file(tar.basename + ".json", sibling = tar)
-        args = ctx.actions.args()
-        args.use_param_file("@%s", use_always = True)
-        args.set_param_file_format("multiline")
-        args.add("--output", tar)
-        args.add("--descriptor", desc)
-        add_settings(args, settings)
-        args.add("--prefix", root + "/.runfiles/")
-        args.add("--manifest", rf)
-        for p in skips:
-            args.add("--skip-prefix", p)
-        args.add_all(info.skip_prefixes, before_each = "--skip-prefix", format_each = root + "/.runfiles/%s")
-        inputs = [rf_inputs]
-        if interp_files:
-            # The interpreter layer's files, each skipped by its exact image path.
-            args.add_all(interp_files, map_each = _interp_dest, expand_directories = False, before_each = "--skip-prefix", format_each = root + "/.runfiles/%s")
-        ctx.actions.run(
-            executable = tool,
-            arguments = ["layer", args],
-            inputs = depset(transitive = inputs),
-            outputs = [tar, desc],
-            mnemonic = "PyImageApp" if kind == "app" else "PyImageFirstParty",
-            progress_message = "%s %s (%s)" % ("PyImageApp" if kind == "app" else "PyImageFirstParty", name, who),
-        )
-        return _layer_struct(kind = kind, group = name, tar = tar, descriptor = desc, packages = depset())
-
     rf_root = root + "/.runfiles/"
-    skip_exact = {}
-    candidates = []  # (dest, manifest line, input file or None)
-    if label_prefixes:
-        # First-party groups: their entries are picked at analysis time (one walk over the
-        # binary's runfiles, only when the tier has label groups), so each first-party
-        # layer's action depends on its own files only.
-        if interp_files:
-            skip_exact = {rf_root + _interp_dest(f): True for f in interp_files.to_list()}
-        for f in runfiles.files.to_list():
-            line = manifest_line(f)
-            candidates.append((rf_root + line.split("\t")[1], line, f))
-        for e in runfiles.symlinks.to_list():
-            candidates.append((rf_root + "_main/" + e.path, _symlink_line(e), e.target_file))
-        for e in runfiles.root_symlinks.to_list():
-            candidates.append((rf_root + e.path, _root_symlink_line(e), e.target_file))
-        for path in runfiles.empty_filenames.to_list():
-            line = _empty_line(path)
-            candidates.append((rf_root + line.split("\t")[1], line, None))
+    interp_rel = {_interp_dest(f): True for f in interp_files.to_list()} if interp_files else {}
+    pip_dirs = {p: True for p in info.skip_prefixes.to_list()}  # O(packages)
 
-    empty_label_groups = []
+    label_prefixes = []  # (group, runfiles-relative prefix), longest match wins
+    for group, prefixes in tier._label_groups:
+        for repo, p in prefixes:
+            label_prefixes.append((group, (repo or "_main") + "/" + p))
+    buckets = {group: ([], []) for group, _ in tier._label_groups}
+    app_lines = []
+    app_files = []
 
-    # pip files belong to pip layers even under a label pattern (`@repo//...`, `//...`)
-    pip_prefixes = [rf_root + p for p in info.skip_prefixes.to_list()] if label_prefixes else []
-    for i, (group, only) in enumerate(label_prefixes):
-        skips = []
-        for j, (_, other) in enumerate(label_prefixes):
-            if j != i:
-                skips.extend([o for o in other if any([o.startswith(p) and o != p for p in only])])
-        lines = []
-        files = []
-        for dest, line, f in candidates:
-            if dest in skip_exact or any([dest.startswith(p) for p in pip_prefixes]):
-                continue
-            if not any([dest.startswith(p) for p in only]) or any([dest.startswith(p) for p in skips]):
-                continue
-            lines.append(line)
-            if f:
-                files.append(f)
-        if not lines:
-            empty_label_groups.append(group)  # no runfile under its patterns: no layer
-            continue
-        manifest = ctx.actions.declare_file("%s%s.manifest" % (prefix, group))
+    entries = []  # (runfiles-relative path, manifest line, input file or None)
+    for f in runfiles.files.to_list():
+        line = manifest_line(f)
+        entries.append((line.split("\t")[1], line, f))
+    for e in runfiles.symlinks.to_list():
+        entries.append(("_main/" + e.path, _symlink_line(e), e.target_file))
+    for e in runfiles.root_symlinks.to_list():
+        entries.append((e.path, _root_symlink_line(e), e.target_file))
+    for path in runfiles.empty_filenames.to_list():
+        line = _empty_line(path)
+        entries.append((line.split("\t")[1], line, None))
+
+    for rel, line, f in entries:
+        if rel in interp_rel:
+            continue  # interpreter layer
+        parts = rel.split("/", 2)
+        if rel in pip_dirs or (rel + "/") in pip_dirs or (len(parts) > 2 and (parts[0] + "/" + parts[1] + "/") in pip_dirs):
+            continue  # a pip package's fragment
+        best = None
+        for group, p in label_prefixes:
+            if rel.startswith(p) and (best == None or len(p) > len(best[1])):
+                best = (group, p)
+        lines, files = buckets[best[0]] if best else (app_lines, app_files)
+        lines.append(line)
+        if f:
+            files.append(f)
+
+    def layer_from(name, kind, mnemonic, lines, files, index):
+        manifest = ctx.actions.declare_file("%s%s.manifest" % (prefix, name))
         ctx.actions.write(manifest, "\n".join(lines) + "\n")
-        tar = ctx.actions.declare_file("%s%d_%s%s" % (prefix, index, group, ext))
+        tar = ctx.actions.declare_file("%s%d_%s%s" % (prefix, index, name, ext))
         desc = ctx.actions.declare_file(tar.basename + ".json", sibling = tar)
         args = ctx.actions.args()
         args.use_param_file("@%s", use_always = True)
@@ -350,13 +298,28 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
             arguments = ["layer", args],
             inputs = depset([manifest] + files),
             outputs = [tar, desc],
-            mnemonic = "PyImageFirstParty",
-            progress_message = "PyImageFirstParty %s (%s)" % (group, who),
+            mnemonic = mnemonic,
+            progress_message = "%s %s (%s)" % (mnemonic, name, who),
         )
-        layers.append(_layer_struct(kind = "first_party", group = group, tar = tar, descriptor = desc, packages = depset(tier.groups[group])))
+        return _layer_struct(kind = kind, group = name, tar = tar, descriptor = desc, packages = depset(tier.groups.get(name, [])))
+
+    empty_label_groups = []
+    for group, _ in tier._label_groups:
+        lines, files = buckets[group]
+        if not lines:
+            empty_label_groups.append(group)  # no runfile under its patterns: no layer
+            continue
+        layers.append(layer_from(group, "first_party", "PyImageFirstParty", lines, files, index))
         index += 1
-    all_label = [p for _, ps in label_prefixes for p in ps]
-    layers.append(cut_layer("app", "app", all_label, index))
+
+    if repo_mapping:
+        app_lines.append("file\t_repo_mapping\t" + repo_mapping.path)
+        app_files.append(repo_mapping)
+    app_lines.append("exec\t%s/%s\t%s" % (root, exe.basename, exe.path))
+    app_files.append(exe)
+    app_lines.append("symlink\t%s/%s.runfiles\t.runfiles" % (root, exe.basename))
+    app = layer_from("app", "app", "PyImageApp", app_lines, app_files, index)
+    layers.append(_layer_struct(kind = "app", group = "app", tar = app.tar, descriptor = app.descriptor, packages = depset()))
 
     return struct(layers = layers, empty_label_groups = empty_label_groups)
 
