@@ -26,6 +26,8 @@ cd "$HERE" || exit 1
 OUT="$(mktemp -d "$HERE/.test-out.XXXXXX")"
 fails=0 passes=0
 T0=$SECONDS
+svc="" # pid of our `podman system service`, stopped on any exit
+trap 'if [ -n "$svc" ]; then kill "$svc" 2>/dev/null; fi' EXIT
 step() { printf '\n=== smoke [%3d s]: %s\n' "$((SECONDS - T0))" "$*"; }
 pass() {
   printf 'ok   %s\n' "$*"
@@ -186,6 +188,7 @@ CONF
   fi
   kill "$svc" 2>/dev/null
   wait "$svc" 2>/dev/null
+  svc=""
   # Not forced: an image still used by a concurrent run stays.
   podman image rm "$ID" >/dev/null 2>&1 || true
 else
