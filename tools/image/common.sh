@@ -41,8 +41,13 @@ img_with_lock() {
 img_stamp_ok() { [ -f "$PYIMAGE_IMAGE_CACHE/$1.stamp" ] && [ "$(cat "$PYIMAGE_IMAGE_CACHE/$1.stamp")" = "$2" ]; }
 img_stamp_write() { printf '%s\n' "$2" >"$PYIMAGE_IMAGE_CACHE/$1.stamp.tmp" && mv -f "$PYIMAGE_IMAGE_CACHE/$1.stamp.tmp" "$PYIMAGE_IMAGE_CACHE/$1.stamp"; }
 
-# The Debian mirror the host's apt uses (empty: let debootstrap pick its default).
+# The Debian mirror: $PYIMAGE_DEBIAN_MIRROR (as for tools/setup.sh), else the one
+# the host's apt uses (empty: let debootstrap pick its default).
 img_debian_mirror() {
+  if [ -n "${PYIMAGE_DEBIAN_MIRROR:-}" ]; then
+    printf '%s\n' "${PYIMAGE_DEBIAN_MIRROR%/}"
+    return
+  fi
   {
     awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
     awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) print $i }' /etc/apt/sources.list.d/*.sources 2>/dev/null
