@@ -181,8 +181,21 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
         layers.append(struct(kind = "interpreter", group = tier.interpreter_group, tar = tar, descriptor = desc, packages = depset()))
 
     # ---- 2. pip groups in tier order, 3. squashed ----
-    def merged(group, index, kind):
+    def pip_layer(group, index, kind):
         files = groups[group]
+
+        # Canonical order (fragment file name = <name>-<version>[-s<splits>.<part>], then
+        # path): the depset's order follows the shape of this binary's dependency graph,
+        # and two binaries whose group holds the same fragments must get the same bytes.
+        # One flattening per pip layer, at the binary only (O(packages of the group)).
+        frags = sorted([f for f in files.to_list() if not f.path.endswith(".json")], key = _fragment_key)
+        packages = names.get(group, depset())
+        if len(frags) == 1:
+            # One fragment (a one-package group, or one package left to squash): the layer
+            # is the package's own fragment, built once at the package and shared by every
+            # binary; no merge.
+            desc = [f for f in files.to_list() if f.path == frags[0].path + ".json"][0]
+            return _layer_struct(kind = kind, group = group or "pip", tar = frags[0], descriptor = desc, packages = packages)
         tar = ctx.actions.declare_file("%s%d_%s%s" % (prefix, index, group or "pip", ext))
         desc = ctx.actions.declare_file(tar.basename + ".json", sibling = tar)
         args = ctx.actions.args()
@@ -191,16 +204,7 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
         args.add("--output", tar)
         args.add("--descriptor", desc)
         args.add("--name", group or "pip")
-
-        # Canonical order (fragment file name = <name>-<version>[-s<splits>.<part>], then
-        # path): the depset's order follows the shape of this binary's dependency graph,
-        # and two binaries whose group holds the same fragments must get the same bytes.
-        # One flattening per merged layer, at the binary only (O(packages of the group)).
-        tars = sorted(
-            [f for f in files.to_list() if not f.path.endswith(".json")],
-            key = _fragment_key,
-        )
-        args.add_all(tars, map_each = _layer_desc_arg)
+        args.add_all(frags, map_each = _layer_desc_arg)
         ctx.actions.run(
             executable = tool,
             arguments = ["merge", args],
@@ -209,29 +213,15 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
             mnemonic = "PyImageMerge",
             progress_message = "PyImageMerge %s (%s)" % (group or "squashed pip packages", who),
         )
-        return _layer_struct(kind = kind, group = group or "pip", tar = tar, descriptor = desc, packages = names.get(group, depset()))
+        return _layer_struct(kind = kind, group = group or "pip", tar = tar, descriptor = desc, packages = packages)
 
     index = len(layers)
     for group in tier._pip_groups:
-        if group not in groups:
-            continue
-        patterns = tier.groups[group]
-        single = None
-        if len(patterns) == 1 and patterns[0].replace("*", "").replace("?", "") == patterns[0]:
-            # A one-package group: its layer is the package's own fragment, built once at
-            # the package and shared by every binary (no merge). Bounded: one package.
-            frag = groups[group].to_list()
-            if len(frag) == 2:
-                single = frag
-        if single:
-            tar = [f for f in single if not f.path.endswith(".json")][0]
-            desc = [f for f in single if f.path.endswith(".json")][0]
-            layers.append(struct(kind = "pip_group", group = group, tar = tar, descriptor = desc, packages = names.get(group, depset())))
-        else:
-            layers.append(merged(group, index, "pip_group"))
-        index += 1
+        if group in groups:
+            layers.append(pip_layer(group, index, "pip_group"))
+            index += 1
     if "" in groups:
-        layers.append(merged("", index, "pip_squashed"))
+        layers.append(pip_layer("", index, "pip_squashed"))
         index += 1
 
     # ---- 4. first-party groups and 5. the app layer ----
