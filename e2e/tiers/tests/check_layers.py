@@ -56,8 +56,8 @@ def main(argv):
                 seen[path] = layer
                 if path.endswith(".pyc") or "/__pycache__/" in path:
                     errors.append("%s: .pyc shipped" % path)
-                if m.uid != 0 or m.gid != 0 or m.mtime != seen.get("__mtime__", m.mtime):
-                    pass
+                if (m.uid, m.gid) != (0, 0):
+                    errors.append("%s: owner %d:%d, want 0:0" % (path, m.uid, m.gid))
                 if m.issym() and path == root + "/" + expected["binary"] + ".runfiles":
                     if m.linkname != ".runfiles":
                         errors.append("%s -> %s, want .runfiles" % (path, m.linkname))
