@@ -149,7 +149,7 @@ def package_parts(actions, tool, pkg, settings, splits, group_of_rest, out_prefi
             inputs = depset([manifest], transitive = [files]),
             outputs = [tar, desc],
             mnemonic = "PyImageLayer",
-            progress_message = "PyImageLayer %s %s%s [%s]" % (pkg.name, pkg.version, (" part " + suffix[1:]) if suffix else "", settings.fingerprint),
+            progress_message = "PyImageLayer %s%s%s [%s]" % (pkg.name, (" " + pkg.version) if pkg.version else "", (" part " + suffix[1:]) if suffix else "", settings.fingerprint),
         )
         out.append(struct(group = group, index = index, tar = tar, descriptor = desc))
     return out
