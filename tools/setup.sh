@@ -2,7 +2,10 @@
 # Idempotent set-up of the offline Bazel harness (see docs/harness.md).
 #
 #   tools/setup.sh            build whatever is missing (first time ~2 min)
-#   tools/setup.sh --check    exit 0 when everything is already set up
+#   tools/setup.sh --check    exit 0 when the core steps are already done
+#
+# After the core steps, every full run also runs the hooks tools/setup/NN-*.sh
+# (idempotent extra caches other parts of the project need; see below).
 #
 # Environment: PYIMAGE_ROOT (default /var/cache/rules_pyimage), where the Debian
 # unstable root, Bazel's output root and the host tools live;
@@ -51,7 +54,7 @@ for a in "$@"; do
   case "$a" in
     --check) CHECK_ONLY=1 ;;
     -h | --help)
-      sed -n '2,16p' "$0"
+      sed -n '2,17p' "$0"
       exit 0
       ;;
     *) pyimage_die "unknown argument: $a" ;;
@@ -384,8 +387,20 @@ if [ "$CHECK_ONLY" = 1 ]; then
   main
   exit 0
 fi
-# The lock is taken only when there is work to do.
-if all_done; then exit 0; fi
-mkdir -p "$PYIMAGE_ROOT" 2>/dev/null || pyimage_require_root_user
+# Set-up hooks: tools/setup/NN-*.sh, run in order after the core steps on
+# every full run (not with --check). Each must be idempotent and fast when its
+# work is already done (use its own stamp). They get PYIMAGE_ROOT,
+# PYIMAGE_ROOTFS and PYIMAGE_TOOLS in the environment and REPO_ROOT.
+run_hooks() {
+  local h
+  for h in "$HERE"/setup/[0-9]*.sh; do
+    [ -f "$h" ] || continue
+    PYIMAGE_ROOTFS="$PYIMAGE_ROOTFS" PYIMAGE_TOOLS="$PYIMAGE_TOOLS" REPO_ROOT="$(dirname "$HERE")" \
+      bash "$h" || pyimage_die "set-up hook ${h#"$(dirname "$HERE")"/} failed"
+  done
+}
+
 pyimage_require_root_user
-pyimage_with_lock main
+# The lock is taken only when there is work to do.
+if ! all_done; then pyimage_with_lock main; fi
+run_hooks

@@ -156,7 +156,7 @@ buildifier_lint() {
 shellcheck_all() {
   # The harness's own scripts (other tools/ subfolders have their owners' checks).
   local f files=()
-  for f in "$REPO"/tools/*.sh "$REPO"/tools/bazel "$REPO"/tools/lib/*.sh "$REPO"/.ci/run; do
+  for f in "$REPO"/tools/*.sh "$REPO"/tools/bazel "$REPO"/tools/lib/*.sh "$REPO"/tools/setup/*.sh "$REPO"/.ci/run; do
     if [ -f "$f" ]; then files+=("$f"); fi
   done
   echo "shellcheck: ${#files[@]} scripts"
