@@ -30,6 +30,8 @@ def sha256(path):
 def parse_args(argv):
     packages, sets, current = [], {}, None
     for arg in argv:
+        if arg == "--squashed":
+            continue
         if arg.startswith("--packages="):
             packages = [p for p in arg.split("=", 1)[1].split(",") if p]
         elif arg.startswith("--set="):
@@ -48,8 +50,37 @@ def pkg_names(desc):
     return sorted({p["name"] for p in desc.get("packages", [])})
 
 
+def main_squashed(packages, sets):
+    """All packages in one layer per set; that layer identical across sets."""
+    failures, found = [], {}
+    for name, files in sorted(sets.items()):
+        blob_digests = {sha256(b) for b in files["blobs"]}
+        for path in files["descriptors"]:
+            with open(path, encoding="utf-8") as f:
+                desc = json.load(f)
+            if desc["digest"] not in blob_digests:
+                failures.append("%s: descriptor %s names a digest no blob has" % (name, path))
+            names = pkg_names(desc)
+            if names and names != sorted(packages):
+                failures.append("%s: layer %s holds %s, expected all of %s squashed" % (name, path, names, packages))
+            elif names:
+                found[name] = (desc["digest"], desc.get("diff_id"), desc.get("size"))
+                print("  %-8s squashed %s size=%s" % (name, desc["digest"], desc.get("size")))
+    if len(found) != len(sets):
+        failures.append("squashed layer missing in: %s" % sorted(set(sets) - set(found)))
+    if len(set(found.values())) > 1:
+        failures.append("squashed layers differ across sets: %s" % found)
+    for f in failures:
+        print("FAIL: " + f)
+    if not failures:
+        print("PASS: one squashed layer of %d packages, identical across %d sets" % (len(packages), len(sets)))
+    return 1 if failures else 0
+
+
 def main(argv):
     packages, sets = parse_args(argv)
+    if "--squashed" in argv:
+        return main_squashed(packages, sets)
     failures = []
     by_package = {p: {} for p in packages}  # package -> set -> (digest, diff_id, size, path)
     app_layers = {}
