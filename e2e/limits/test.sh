@@ -13,7 +13,7 @@ set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 REPO="$(cd "$HERE/../.." && pwd -P)"
 BAZEL="${BAZEL:-$REPO/tools/bazel}"
-cd "$HERE"
+cd "$HERE" || exit 1
 OUT="$HERE/.test-out"
 rm -rf "$OUT"
 mkdir -p "$OUT"

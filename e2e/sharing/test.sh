@@ -18,7 +18,7 @@ REPO="$(cd "$HERE/../.." && pwd -P)"
 BAZEL="${BAZEL:-$REPO/tools/bazel}"
 EXECLOG="$REPO/tools/bench_bazel/execlog.py"
 PY="${PYTHON:-python3}"
-cd "$HERE"
+cd "$HERE" || exit 1
 
 # Logs must be readable on the host: put them under the workspace (the
 # harness mounts the checkout at the same path inside its root).
@@ -65,7 +65,7 @@ check "one PyImageLayer action per package (4 packages, 3 binaries)" \
   "$PY" "$EXECLOG" check-once "$OUT/clean.json" --mnemonic PyImageLayer --external-only --expect-owners 4
 
 step "package layer digests identical across the three layer sets"
-args=(--packages=attrs,colorama,idna,six)
+args=("--packages=attrs,colorama,idna,six")
 for app in app_a app_b app_c; do
   args+=("--set=$app")
   while IFS= read -r f; do args+=("$f"); done < <(
