@@ -181,6 +181,12 @@ impl<'a> Collector<'a> {
             // the image root itself is never an entry
             return Ok(());
         }
+        // manifest entries obey the same default as trees: bytecode is machine- and
+        // order-dependent (cpython#129724), so it is never shipped unless asked for
+        if !self.opts.keep_pyc && is_bytecode_path(&path) {
+            self.skipped += 1;
+            return Ok(());
+        }
         if !self.opts.skip_prefix.is_empty() {
             let abs = format!("/{path}");
             if self
@@ -791,4 +797,27 @@ pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
     descriptor.write(&opts.descriptor)?;
     out.commit()?;
     Ok(LayerSummary { descriptor })
+}
+
+/// True for `*.pyc` files and anything inside a `__pycache__` directory (or the directory).
+fn is_bytecode_path(path: &str) -> bool {
+    let trimmed = path.trim_end_matches('/');
+    trimmed.ends_with(".pyc") || trimmed.split('/').any(|c| c == "__pycache__")
+}
+
+#[cfg(test)]
+mod bytecode_tests {
+    use super::is_bytecode_path;
+
+    #[test]
+    fn recognises_bytecode_paths() {
+        assert!(is_bytecode_path(
+            "app/.runfiles/x/__pycache__/a.cpython-311.pyc"
+        ));
+        assert!(is_bytecode_path("app/x/__pycache__/"));
+        assert!(is_bytecode_path("app/x/mod.pyc"));
+        assert!(!is_bytecode_path("app/x/mod.py"));
+        assert!(!is_bytecode_path("app/x/pycache/mod.py"));
+        assert!(!is_bytecode_path("app/x/a.pyc.txt"));
+    }
 }

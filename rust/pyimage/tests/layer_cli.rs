@@ -1131,3 +1131,32 @@ fn hardlinks_become_regular_files() {
         1
     );
 }
+
+#[test]
+fn manifest_bytecode_is_dropped_unless_keep_pyc() {
+    let d = tmp();
+    let p = d.path();
+    write(&p.join("m.py"), b"x = 1\n", 0o644);
+    write(&p.join("m.pyc"), b"\x00bytecode", 0o644);
+    fs::write(
+        p.join("manifest"),
+        "file\t/app/pkg/m.py\tm.py\n\
+         file\t/app/pkg/__pycache__/m.cpython-311.pyc\tm.pyc\n\
+         file\t/app/pkg/old.pyc\tm.pyc\n\
+         dir\t/app/pkg/__pycache__\n",
+    )
+    .unwrap();
+    let desc = layer(p, "dropped", &["--manifest", "manifest"]);
+    assert_eq!(names(&list(p, "dropped.blob")), vec!["app/pkg/m.py"]);
+    assert_eq!(desc["skipped"], 3);
+    layer(p, "kept", &["--manifest", "manifest", "--keep-pyc"]);
+    assert_eq!(
+        names(&list(p, "kept.blob")),
+        vec![
+            "app/pkg/__pycache__/",
+            "app/pkg/__pycache__/m.cpython-311.pyc",
+            "app/pkg/m.py",
+            "app/pkg/old.pyc"
+        ]
+    );
+}
