@@ -154,11 +154,11 @@ buildifier_lint() {
 }
 
 shellcheck_all() {
-  # The harness's own scripts (other tools/ subfolders have their owners' checks).
+  # Every shell script the repository tracks, plus the extension-less entry points.
   local f files=()
-  for f in "$REPO"/tools/*.sh "$REPO"/tools/bazel "$REPO"/tools/lib/*.sh "$REPO"/tools/setup/*.sh "$REPO"/.ci/run; do
-    if [ -f "$f" ]; then files+=("$f"); fi
-  done
+  while IFS= read -r f; do
+    if [ -f "$REPO/$f" ]; then files+=("$REPO/$f"); fi
+  done < <(git -C "$REPO" ls-files '*.sh' tools/bazel .ci/run)
   echo "shellcheck: ${#files[@]} scripts"
   shellcheck -x -S warning "${files[@]}"
 }

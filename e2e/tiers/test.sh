@@ -15,7 +15,7 @@
 #      first-party library only its PyImageFirstParty layer (+ validation).
 # Prints `N passed, N failed` last.
 set -uo pipefail
-cd "$(dirname "$0")"
+cd "$(dirname "$0")" || exit 1
 BAZEL="${BAZEL:-../../tools/bazel}"
 # Inside the workspace: Bazel may run in the harness root, where only the checkout is mounted.
 T="$(mktemp -d "$PWD/.test-out.XXXXXX")"

@@ -48,12 +48,13 @@ build() {
     tail -n 20 "$work/debootstrap.log" >&2
     img_die "debootstrap failed (network to the Debian archive?)"
   fi
-  local r="$work/rootfs"
+  local r="${work:?}/rootfs"
+  # The trim below deletes "$r"/dev/* and friends: never let it reach the host's.
+  [[ $r == /*/rootfs && -d $r/etc ]] || img_die "refusing to trim an unexpected root: '$r'"
   # shellcheck disable=SC2016
   chroot "$r" dpkg-query -W -f '${Package} ${Version}\n' | LC_ALL=C sort >"$work/PACKAGES"
   # Trim what an image never needs, and anything volatile.
-  # shellcheck disable=SC2115
-  rm -rf --one-file-system "$r"/dev/* "$r"/proc/* "$r"/sys/* "$r"/run/* "$r"/tmp/* \
+  rm -rf --one-file-system "${r:?}"/dev/* "$r"/proc/* "$r"/sys/* "$r"/run/* "$r"/tmp/* \
     "$r"/var/cache/apt/* "$r"/var/cache/debconf/*-old "$r"/var/cache/ldconfig/aux-cache \
     "$r"/var/lib/apt/lists/* "$r"/var/log/* "$r"/var/tmp/* \
     "$r"/usr/share/doc/* "$r"/usr/share/man/* "$r"/usr/share/info/* "$r"/usr/share/locale/* \
