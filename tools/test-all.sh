@@ -7,7 +7,7 @@
 #
 # Steps: tools/setup.sh; cargo fmt --check; cargo clippy --all-targets
 # -D warnings; cargo test; buildifier lint over every Starlark file;
-# ShellCheck of the harness scripts; bazel test //... in the root module; for
+# ShellCheck of every tracked shell script; bazel test //... in the root module; for
 # every e2e/<ws>/ with a MODULE.bazel: bazel test //... there, then the
 # optional hook e2e/<ws>/test.sh (see docs/harness.md).
 # Each step prints a result line; the last line is `N passed, N failed`
@@ -180,7 +180,7 @@ if [ -f Cargo.toml ]; then
   cargo_test_step
 fi
 check_step "buildifier lint" buildifier_lint
-check_step "shellcheck (harness scripts)" shellcheck_all
+check_step "shellcheck (every tracked script)" shellcheck_all
 bazel_test_step "bazel test //... (root module)" "$REPO"
 for mod in "$REPO"/e2e/*/MODULE.bazel; do
   [ -f "$mod" ] || continue
