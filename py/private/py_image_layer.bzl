@@ -303,7 +303,7 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
         index += 1
 
     if repo_mapping:
-        app_lines.append("file\t_repo_mapping\t" + repo_mapping.path)
+        app_lines.append("data\t_repo_mapping\t" + repo_mapping.path)
         app_files.append(repo_mapping)
     app_lines.append("exec\t%s/%s\t%s" % (root, exe.basename, exe.path))
     app_files.append(exe)

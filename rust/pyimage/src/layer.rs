@@ -463,7 +463,7 @@ impl<'a> Collector<'a> {
                 });
             }
             let kind = match l.kind {
-                LineKind::File | LineKind::Exec => {
+                LineKind::File | LineKind::Exec | LineKind::Data => {
                     let src = PathBuf::from(l.arg.clone().unwrap_or_default());
                     let md = fs::metadata(&src).at(&src)?;
                     if !md.is_file() {
@@ -478,7 +478,8 @@ impl<'a> Collector<'a> {
                     }
                     // unreadable inputs fail when read, naming the file (the temp output is removed)
                     Kind::File {
-                        exec: l.kind == LineKind::Exec || is_exec(&md),
+                        exec: l.kind == LineKind::Exec
+                            || (l.kind == LineKind::File && is_exec(&md)),
                         size: md.len(),
                         src: Some(src),
                     }

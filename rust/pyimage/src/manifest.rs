@@ -1,7 +1,7 @@
 //! The manifest format of `pyimage layer --manifest` (see `docs/tool.md`).
 //!
 //! UTF-8 text, one entry per line (`\n`), TAB-separated fields, empty lines ignored:
-//! `file DEST SRC`, `exec DEST SRC`, `symlink DEST TARGET`, `linkof DEST SRC`, `dir DEST`,
+//! `file DEST SRC`, `exec DEST SRC`, `data DEST SRC`, `symlink DEST TARGET`, `linkof DEST SRC`, `dir DEST`,
 //! `empty DEST`, `tree DEST SRC`.
 
 /// The kind of a manifest line.
@@ -11,6 +11,9 @@ pub enum LineKind {
     File,
     /// `exec DEST SRC`
     Exec,
+    /// `data DEST SRC`: a regular file that is never executable, whatever SRC's mode (Bazel
+    /// leaves generated files executable on disk, e.g. the runfiles `_repo_mapping`)
+    Data,
     /// `symlink DEST TARGET`
     Symlink,
     /// `linkof DEST SRC`
@@ -29,6 +32,7 @@ impl LineKind {
         match self {
             LineKind::File => "file",
             LineKind::Exec => "exec",
+            LineKind::Data => "data",
             LineKind::Symlink => "symlink",
             LineKind::Linkof => "linkof",
             LineKind::Dir => "dir",
@@ -41,6 +45,7 @@ impl LineKind {
         Some(match s {
             "file" => LineKind::File,
             "exec" => LineKind::Exec,
+            "data" => LineKind::Data,
             "symlink" => LineKind::Symlink,
             "linkof" => LineKind::Linkof,
             "dir" => LineKind::Dir,
@@ -91,7 +96,7 @@ pub fn parse_manifest(text: &str) -> Result<Vec<ManifestLine>, (usize, String)> 
             (
                 line,
                 format!(
-                    "unknown entry kind {:?} (expected file, exec, symlink, linkof, dir, empty or tree, TAB-separated)",
+                    "unknown entry kind {:?} (expected file, exec, data, symlink, linkof, dir, empty or tree, TAB-separated)",
                     fields[0]
                 ),
             )

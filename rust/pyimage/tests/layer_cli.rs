@@ -1160,3 +1160,32 @@ fn manifest_bytecode_is_dropped_unless_keep_pyc() {
         ]
     );
 }
+
+#[test]
+fn manifest_data_entries_are_never_executable() {
+    let d = tmp();
+    let p = d.path();
+    write(&p.join("mapping"), b",main,_main\n", 0o755);
+    fs::write(
+        p.join("manifest"),
+        "data\t/app/.runfiles/_repo_mapping\tmapping\nfile\t/app/as_is\tmapping\n",
+    )
+    .unwrap();
+    layer(p, "data", &["--manifest", "manifest"]);
+    let listing = list(p, "data.blob");
+    let modes: Vec<(&str, &str)> = listing
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[0], f[3])
+        })
+        .collect();
+    assert_eq!(
+        modes,
+        vec![
+            ("-rw-r--r--", "app/.runfiles/_repo_mapping"),
+            ("-rwxr-xr-x", "app/as_is")
+        ],
+        "{listing}"
+    );
+}
