@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::descriptor::Descriptor;
+
 /// Errors of the plan commands (invalid input files).
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -238,49 +240,6 @@ pub struct UnmatchedPattern {
     pub pattern: String,
 }
 
-/// One pip distribution inside a layer, as the descriptor reports it.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(default)]
-pub struct DescriptorPackage {
-    /// Distribution name.
-    pub name: String,
-    /// Version, when known.
-    pub version: Option<String>,
-    /// Regular files attributed to the package.
-    pub files: u64,
-    /// Uncompressed bytes (file contents) attributed to the package.
-    pub bytes: u64,
-}
-
-/// The fields of a layer descriptor (`pyimage layer --descriptor`) the plan commands read.
-/// Unknown fields are ignored so the descriptor can grow.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(default)]
-pub struct LayerDescriptor {
-    /// Format version.
-    pub schema: u32,
-    /// Group name, when the writer recorded one (`merge --name`).
-    pub name: Option<String>,
-    /// OCI media type of the blob.
-    pub media_type: String,
-    /// `gzip`, `zstd` or `none`.
-    pub compression: String,
-    /// `sha256:<hex>` of the blob.
-    pub digest: String,
-    /// Blob size in bytes.
-    pub size: u64,
-    /// `sha256:<hex>` of the uncompressed tar.
-    pub diff_id: String,
-    /// Tar entries.
-    pub entries: u64,
-    /// Regular files.
-    pub files: u64,
-    /// Uncompressed tar size in bytes.
-    pub uncompressed_size: u64,
-    /// pip distributions in the layer.
-    pub packages: Vec<DescriptorPackage>,
-}
-
 fn read(path: &Path) -> Result<String, PlanError> {
     std::fs::read_to_string(path).map_err(|cause| PlanError::Read {
         path: path.to_owned(),
@@ -288,15 +247,14 @@ fn read(path: &Path) -> Result<String, PlanError> {
     })
 }
 
-impl LayerDescriptor {
-    /// Reads a descriptor file.
-    pub fn load(path: &Path) -> Result<Self, PlanError> {
-        let text = read(path)?;
-        serde_json::from_str(&text).map_err(|cause| PlanError::Json {
-            path: path.to_owned(),
-            cause,
-        })
-    }
+/// Reads a layer descriptor (the tool's own [`Descriptor`] type), reporting errors as
+/// plan errors so every message of the plan commands has one shape.
+pub fn load_descriptor(path: &Path) -> Result<Descriptor, PlanError> {
+    let text = read(path)?;
+    serde_json::from_str(&text).map_err(|cause| PlanError::Json {
+        path: path.to_owned(),
+        cause,
+    })
 }
 
 impl Plan {

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::model::{normalize_name, DescriptorRef, LayerDescriptor, LayerKind, Plan, PlanError};
+use super::model::{load_descriptor, normalize_name, DescriptorRef, LayerKind, Plan, PlanError};
+use crate::descriptor::Descriptor;
 
 /// A descriptor argument with the path it was given as.
 #[derive(Debug, Clone)]
@@ -11,7 +12,7 @@ pub struct DescriptorArg {
     /// Path as given on the command line.
     pub path: PathBuf,
     /// Its contents.
-    pub descriptor: LayerDescriptor,
+    pub descriptor: Descriptor,
 }
 
 impl DescriptorArg {
@@ -22,7 +23,7 @@ impl DescriptorArg {
             .map(|p| {
                 Ok(DescriptorArg {
                     path: p.clone(),
-                    descriptor: LayerDescriptor::load(p)?,
+                    descriptor: load_descriptor(p)?,
                 })
             })
             .collect()
