@@ -353,6 +353,23 @@ _merge_aspect = aspect(
     ],
 )
 
+def _run_plan_command(ctx, tool, command, mnemonic, plan, descriptors, output, flags):
+    """Runs `pyimage <command> --plan PLAN --output OUTPUT FLAGS... DESCRIPTORS...`."""
+    args = ctx.actions.args()
+    args.add(command)
+    args.add("--plan", plan)
+    args.add("--output", output)
+    args.add_all(flags)
+    args.add_all(descriptors)
+    ctx.actions.run(
+        executable = tool,
+        arguments = [args],
+        inputs = [plan] + descriptors,
+        outputs = [output],
+        mnemonic = mnemonic,
+        progress_message = mnemonic + " %{label}",
+    )
+
 def _py_image_layer_impl(ctx):
     binary = ctx.attr.binary
     if PyInfo not in binary:
@@ -424,35 +441,17 @@ def _py_image_layer_impl(ctx):
 
     descriptors = [layer.descriptor for layer in layers]
     report = ctx.actions.declare_file(prefix + "report.txt")
-    ra = ctx.actions.args()
-    ra.add("report")
-    ra.add("--plan", plan)
-    ra.add("--output", report)
-    ra.add_all(descriptors)
-    ctx.actions.run(
-        executable = tool,
-        arguments = [ra],
-        inputs = [plan] + descriptors,
-        outputs = [report],
-        mnemonic = "PyImageReport",
-        progress_message = "PyImageReport %{label}",
-    )
-
+    _run_plan_command(ctx, tool, "report", "PyImageReport", plan, descriptors, report, [])
     validation = ctx.actions.declare_file(prefix + "validation.txt")
-    va = ctx.actions.args()
-    va.add("validate")
-    va.add("--plan", plan)
-    va.add("--output", validation)
-    if tier.limit_as_warning:
-        va.add("--limit-as-warning")
-    va.add_all(descriptors)
-    ctx.actions.run(
-        executable = tool,
-        arguments = [va],
-        inputs = [plan] + descriptors,
-        outputs = [validation],
-        mnemonic = "PyImageValidate",
-        progress_message = "PyImageValidate %{label}",
+    _run_plan_command(
+        ctx,
+        tool,
+        "validate",
+        "PyImageValidate",
+        plan,
+        descriptors,
+        validation,
+        ["--limit-as-warning"] if tier.limit_as_warning else [],
     )
 
     # Every runfiles path the image must hold (for invariant tests), one per line.
