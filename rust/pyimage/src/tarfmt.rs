@@ -470,6 +470,39 @@ fn parse_pax(data: &[u8]) -> Result<Vec<(String, String)>, String> {
 mod tests {
     use super::*;
 
+    /// An empty regular file, 0644, owned by 0:0, mtime 0.
+    fn empty_file(path: &str) -> HeaderSpec<'_> {
+        HeaderSpec {
+            path,
+            kind: EntryType::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            mtime: 0,
+            link: "",
+        }
+    }
+
+    /// A directory, 0755.
+    fn dir(path: &str) -> HeaderSpec<'_> {
+        HeaderSpec {
+            kind: EntryType::Dir,
+            mode: 0o755,
+            ..empty_file(path)
+        }
+    }
+
+    /// A symlink, 0777.
+    fn symlink<'a>(path: &'a str, link: &'a str) -> HeaderSpec<'a> {
+        HeaderSpec {
+            kind: EntryType::Symlink,
+            mode: 0o777,
+            link,
+            ..empty_file(path)
+        }
+    }
+
     fn roundtrip(spec: &HeaderSpec<'_>) -> ReadEntry {
         let mut out = Vec::new();
         encode_header(spec, &mut out);
@@ -540,19 +573,7 @@ mod tests {
         let path = format!("app/{}", "p".repeat(300));
         let link = format!("../{}", "l".repeat(300));
         let mut out = Vec::new();
-        encode_header(
-            &HeaderSpec {
-                path: &path,
-                kind: EntryType::Symlink,
-                mode: 0o777,
-                uid: 0,
-                gid: 0,
-                size: 0,
-                mtime: 0,
-                link: &link,
-            },
-            &mut out,
-        );
+        encode_header(&symlink(&path, &link), &mut out);
         assert_eq!(&out[0..14], b"././@PaxHeader");
         assert_eq!(out[156], b'x');
         let data = &out[BLOCK..];
@@ -560,16 +581,7 @@ mod tests {
         let lp = text.find("linkpath=").unwrap();
         let p = text.find(" path=").unwrap();
         assert!(lp < p);
-        let e = roundtrip(&HeaderSpec {
-            path: &path,
-            kind: EntryType::Symlink,
-            mode: 0o777,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            mtime: 0,
-            link: &link,
-        });
+        let e = roundtrip(&symlink(&path, &link));
         assert_eq!(e.path, path);
         assert_eq!(e.link, link);
         assert_eq!(e.typeflag, b'2');
@@ -579,35 +591,11 @@ mod tests {
     fn exactly_100_bytes_fits_ustar() {
         let path = "a".repeat(100);
         let mut out = Vec::new();
-        encode_header(
-            &HeaderSpec {
-                path: &path,
-                kind: EntryType::File,
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-                size: 0,
-                mtime: 0,
-                link: "",
-            },
-            &mut out,
-        );
+        encode_header(&empty_file(&path), &mut out);
         assert_eq!(out.len(), BLOCK);
         // a directory of 100 chars needs 101 with the slash: PAX
         let mut out = Vec::new();
-        encode_header(
-            &HeaderSpec {
-                path: &path,
-                kind: EntryType::Dir,
-                mode: 0o755,
-                uid: 0,
-                gid: 0,
-                size: 0,
-                mtime: 0,
-                link: "",
-            },
-            &mut out,
-        );
+        encode_header(&dir(&path), &mut out);
         assert_eq!(out.len(), 3 * BLOCK);
     }
 
@@ -616,14 +604,8 @@ mod tests {
         let size = 9 * 1024 * 1024 * 1024u64;
         let mut out = Vec::new();
         let spec = HeaderSpec {
-            path: "big.bin",
-            kind: EntryType::File,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
             size,
-            mtime: 0,
-            link: "",
+            ..empty_file("big.bin")
         };
         encode_header(&spec, &mut out);
         assert_eq!(out.len(), 3 * BLOCK);
@@ -662,14 +644,9 @@ mod tests {
     fn big_uid_uses_pax() {
         let mut out = Vec::new();
         let spec = HeaderSpec {
-            path: "f",
-            kind: EntryType::File,
-            mode: 0o644,
             uid: 70_000_000,
             gid: 3_000_000,
-            size: 0,
-            mtime: 0,
-            link: "",
+            ..empty_file("f")
         };
         encode_header(&spec, &mut out);
         let e = roundtrip(&spec);
@@ -683,19 +660,7 @@ mod tests {
     fn utf8_cut_at_char_boundary() {
         let path = "é".repeat(60); // 120 bytes
         let mut out = Vec::new();
-        encode_header(
-            &HeaderSpec {
-                path: &path,
-                kind: EntryType::File,
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-                size: 0,
-                mtime: 0,
-                link: "",
-            },
-            &mut out,
-        );
+        encode_header(&empty_file(&path), &mut out);
         let name = &out[2 * BLOCK..2 * BLOCK + 100];
         let end = name.iter().position(|&b| b == 0).unwrap_or(100);
         assert!(std::str::from_utf8(&name[..end]).is_ok());
