@@ -11,11 +11,13 @@ proof of "what re-ran").
 Usage (also importable from the benchmark and e2e scripts):
   execlog.py summary LOG                      # spawns per mnemonic
   execlog.py owners LOG [--mnemonic M]...     # spawns per (mnemonic, config, owner)
-  execlog.py check-once LOG --mnemonic M [--external-only] [--expect-owners N]
-      exit 1 unless every owner (package) has exactly one spawn of M
-  execlog.py check-only LOG --allow RULE... [--require RULE]... [--exactly RULE=N]...
+  execlog.py check-once LOG --mnemonic M [--external-only] [--per owner|output] [--expect-owners N]
+      exit 1 unless every owner (package), or with --per output every distinct
+      set of outputs (fragment), has exactly one spawn of M
+  execlog.py check-only LOG [--only REGEX] --allow RULE... [--require RULE]... [--exactly RULE=N]...
       exit 1 if any spawn is not allowed, a required one is missing, or a count
-      differs; RULE is MNEMONIC_REGEX[:OWNER_REGEX]
+      differs; RULE is MNEMONIC_REGEX[:OWNER_REGEX]; --only restricts every
+      check to the spawns whose mnemonic matches REGEX
 An "owner" is where the spawn's first output lives: `external/<repo>` for
 outputs declared in an external repository (a pip package), else the package
 path inside the main repository (`apps`, `//` for the root package).
@@ -50,7 +52,7 @@ def load(path):
 def outputs(spawn):
     outs = [o.get("path", "") for o in spawn.get("actualOutputs", []) or []]
     outs += [p for p in spawn.get("listedOutputs", []) or [] if isinstance(p, str)]
-    return [p for p in outs if p]
+    return list(dict.fromkeys(p for p in outs if p))  # Bazel lists most outputs twice
 
 
 _OUT = re.compile(r"^bazel-out/([^/]+)/(?:bin|genfiles)/(.*)$")
@@ -110,7 +112,66 @@ def _match(rule, spawn):
     return rx is None or rx.search(owner(spawn)[1]) is not None
 
 
-def main(argv):
+def _check_once(a, spawns):
+    """Every key (owner, or the outputs of a spawn) of mnemonic M has exactly one spawn."""
+    per_config, per_key = collections.Counter(), collections.Counter()
+    for s in spawns:
+        if s.get("mnemonic") != a.mnemonic:
+            continue
+        config, own = owner(s)
+        if a.external_only and not own.startswith("external/"):
+            continue
+        key = own if a.per == "owner" else " ".join(sorted(outputs(s)))
+        per_config[(config, key)] += 1
+        per_key[key] += 1
+    for (config, key), n in sorted(per_config.items()):
+        print("%4d  %-16s %-28s %s" % (n, a.mnemonic, config, key))
+    bad = {k: v for k, v in per_key.items() if v != 1}
+    ok = True
+    if not per_key:
+        print("FAIL: no %s spawns in %s" % (a.mnemonic, a.log))
+        ok = False
+    if bad:
+        print("FAIL: %s ran more than once for: %s" % (a.mnemonic, ", ".join("%s (%d)" % kv for kv in sorted(bad.items()))))
+        ok = False
+    if a.expect_owners is not None and len(per_key) != a.expect_owners:
+        print("FAIL: expected %d %ss of %s spawns, found %d" % (a.expect_owners, a.per, a.mnemonic, len(per_key)))
+        ok = False
+    if ok:
+        print("PASS: %d %ss, one %s spawn each" % (len(per_key), a.per, a.mnemonic))
+    return ok
+
+
+def _check_only(a, spawns):
+    """Every spawn is allowed, every required one ran, every --exactly count holds."""
+    if a.only:
+        only = re.compile(a.only)
+        spawns = [sp for sp in spawns if only.fullmatch(sp.get("mnemonic", ""))]
+    allow = [_parse_rule(r) for r in a.allow]
+    ok = True
+    for sp in spawns:
+        config, own = owner(sp)
+        tag = "%s %s %s" % (sp.get("mnemonic"), config, own)
+        if any(_match(r, sp) for r in allow):
+            print("  ran (allowed):     " + tag)
+        else:
+            print("  ran (NOT allowed): " + tag)
+            ok = False
+    for text in a.require:
+        if not any(_match(_parse_rule(text), sp) for sp in spawns):
+            print("  missing required spawn: " + text)
+            ok = False
+    for text in a.exactly:
+        rule, _, n = text.rpartition("=")
+        got = sum(1 for sp in spawns if _match(_parse_rule(rule), sp))
+        if got != int(n):
+            print("  expected %s spawns matching %s, got %d" % (n, rule, got))
+            ok = False
+    print(("PASS" if ok else "FAIL") + ": %d spawns re-ran" % len(spawns))
+    return ok
+
+
+def _parser():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("summary")
@@ -122,14 +183,19 @@ def main(argv):
     c.add_argument("log")
     c.add_argument("--mnemonic", required=True)
     c.add_argument("--external-only", action="store_true")
-    c.add_argument("--expect-owners", type=int)
+    c.add_argument("--per", choices=["owner", "output"], default="owner", help="what must have exactly one spawn")
+    c.add_argument("--expect-owners", type=int, help="how many distinct owners (or outputs, with --per output)")
     k = sub.add_parser("check-only")
     k.add_argument("log")
+    k.add_argument("--only", help="look only at spawns whose mnemonic fully matches this regex")
     k.add_argument("--allow", action="append", default=[])
     k.add_argument("--require", action="append", default=[])
     k.add_argument("--exactly", action="append", default=[], help="RULE=N: exactly N spawns match RULE")
-    a = ap.parse_args(argv)
+    return ap
 
+
+def main(argv):
+    a = _parser().parse_args(argv)
     spawns = load(a.log)
     if a.cmd == "summary":
         for m, n in sorted(by_mnemonic(spawns).items()):
@@ -141,52 +207,8 @@ def main(argv):
             print("%4d  %-16s %-28s %s" % (n, m, config, own))
         return 0
     if a.cmd == "check-once":
-        counts = by_owner(spawns, [a.mnemonic])
-        per_owner = collections.Counter()
-        for (m, config, own), n in counts.items():
-            if a.external_only and not own.startswith("external/"):
-                continue
-            per_owner[own] += n
-            print("%4d  %-16s %-28s %s" % (n, m, config, own))
-        bad = {k: v for k, v in per_owner.items() if v != 1}
-        ok = True
-        if not per_owner:
-            print("FAIL: no %s spawns in %s" % (a.mnemonic, a.log))
-            ok = False
-        if bad:
-            print("FAIL: %s ran more than once for: %s" % (a.mnemonic, ", ".join("%s (%d)" % kv for kv in sorted(bad.items()))))
-            ok = False
-        if a.expect_owners is not None and len(per_owner) != a.expect_owners:
-            print("FAIL: expected %d owners of %s spawns, found %d" % (a.expect_owners, a.mnemonic, len(per_owner)))
-            ok = False
-        if ok:
-            print("PASS: %d owners, one %s spawn each" % (len(per_owner), a.mnemonic))
-        return 0 if ok else 1
-    if a.cmd == "check-only":
-        allow = [_parse_rule(r) for r in a.allow]
-        require = [_parse_rule(r) for r in a.require]
-        ok = True
-        for sp in spawns:
-            config, own = owner(sp)
-            tag = "%s %s %s" % (sp.get("mnemonic"), config, own)
-            if any(_match(r, sp) for r in allow):
-                print("  ran (allowed):     " + tag)
-            else:
-                print("  ran (NOT allowed): " + tag)
-                ok = False
-        for text, r in zip(a.require, require):
-            if not any(_match(r, sp) for sp in spawns):
-                print("  missing required spawn: " + text)
-                ok = False
-        for text in a.exactly:
-            rule, _, n = text.rpartition("=")
-            got = sum(1 for sp in spawns if _match(_parse_rule(rule), sp))
-            if got != int(n):
-                print("  expected %s spawns matching %s, got %d" % (n, rule, got))
-                ok = False
-        print(("PASS" if ok else "FAIL") + ": %d spawns re-ran" % len(spawns))
-        return 0 if ok else 1
-    return 2
+        return 0 if _check_once(a, spawns) else 1
+    return 0 if _check_only(a, spawns) else 1
 
 
 if __name__ == "__main__":
