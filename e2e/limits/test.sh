@@ -1,36 +1,22 @@
 #!/usr/bin/env bash
-# Ends with a `N passed, N failed` line (read by tools/test-all.sh).
 # Host-side checks of e2e/limits (run by tools/test-all.sh after
-# `bazel test //...`, or by hand: `e2e/limits/test.sh`):
+# `bazel test //...`, or by hand: `bash e2e/limits/test.sh`):
 #   1. //:layers_over_limit (130 one-package groups + app layer) fails the
 #      build in its validation action, naming the 127-layer limit and printing
 #      a paste-ready `layer_tier(groups = {...})` fix;
 #   2. //:layers_warn_only (same tier with limit_as_warning = True) builds;
 #   3. 120 groups build alone but fail with base_layers = 10 (base image
 #      layers count towards the limit).
+# Ends with a `N passed, N failed` line (read by tools/test-all.sh).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
-REPO="$(cd "$HERE/../.." && pwd -P)"
-BAZEL="${BAZEL:-$REPO/tools/bazel}"
-cd "$HERE" || exit 1
-OUT="$HERE/.test-out"
-rm -rf "$OUT"
-mkdir -p "$OUT"
+# shellcheck source=tools/lib/hook.sh
+. "$HERE/../../tools/lib/hook.sh"
+hook_init limits
 # Validation must not come from the disk cache, so that its messages are
 # printed whenever Bazel runs it.
 FLAGS=(--modify_execution_info='PyImageValidate=+no-cache')
-fails=0 passes=0
-
-step() { printf '\n=== limits: %s\n' "$*"; }
-pass() {
-  printf 'ok   %s\n' "$*"
-  passes=$((passes + 1))
-}
-fail() {
-  printf 'FAIL %s\n' "$*"
-  fails=$((fails + 1))
-}
 
 # expect_failure TARGET LOG PATTERN...: the build fails and LOG matches every
 # (extended, case-insensitive) PATTERN.
@@ -79,6 +65,4 @@ fi
 expect_failure //:layers_120_groups_on_10_base_layers "$OUT/120_base10.log" \
   'validat|PyImageValidate' '10 base' '127'
 
-[ "$fails" -eq 0 ] || echo "(logs in $OUT)"
-printf '\n%d passed, %d failed\n' "$passes" "$fails"
-[ "$fails" -eq 0 ]
+finish
