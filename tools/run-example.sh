@@ -1,29 +1,36 @@
 #!/usr/bin/env bash
 # The main job of rules_pyimage (README): build the smoke example's image
-# layers, print the layer report, and run the image under podman.
-#
-#   bash tools/run-example.sh              build layers + image, report, podman run
-#   bash tools/run-example.sh --teardown   same, then stop Bazel and unmount
-#
-# Steps: tools/setup.sh (the offline Bazel root, once), tools/image/*.sh (the
-# cached base layer and CPython tree, once), then in e2e/smoke
-# `bazel build //app:layers //image:image`, the `report` output group of
-# //app:layers, `podman load` of the docker-save tarball and `podman run`.
-# The Bazel server and caches are kept between runs (a second run takes a
-# fraction of the first); tools/teardown.sh stops them.
+# layers, print the layer report, and run the image under podman. `--help`.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+usage() {
+  cat <<'USAGE'
+usage: bash tools/run-example.sh [--teardown]
+
+  (no option)   build layers + image, print the layer report, podman run
+  --teardown    same, then stop Bazel and unmount (tools/teardown.sh)
+
+Steps: tools/setup.sh (the offline Bazel root, once), tools/image/*.sh (the
+cached base layer and CPython tree, once), then in e2e/smoke
+`bazel build //app:layers //image:image`, the `report` output group of
+//app:layers, `podman load` of the docker-save tarball and `podman run`.
+The Bazel server and caches are kept between runs (a second run takes a
+fraction of the first); tools/teardown.sh stops them.
+USAGE
+}
+
 TEARDOWN=0
 for a in "$@"; do
   case "$a" in
     --teardown) TEARDOWN=1 ;;
     -h | --help)
-      sed -n '2,13p' "$0"
+      usage
       exit 0
       ;;
     *)
       echo "unknown argument: $a" >&2
+      usage >&2
       exit 2
       ;;
   esac

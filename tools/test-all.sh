@@ -1,33 +1,42 @@
 #!/usr/bin/env bash
-# THE test command of rules_pyimage (what .ci/run runs):
-#
-#   bash tools/test-all.sh           set up, run every check, tear down
-#   bash tools/test-all.sh --keep    same, but keep the Bazel servers and mounts
-#                                    (faster reruns while developing)
-#
-# Steps: tools/setup.sh; cargo fmt --check; cargo clippy --all-targets
-# -D warnings; cargo test; buildifier lint over every Starlark file;
-# ShellCheck of every tracked shell script; bazel test //... in the root module; for
-# every e2e/<ws>/ with a MODULE.bazel: bazel test //... there, then the
-# optional hook e2e/<ws>/test.sh (see docs/harness.md).
-# Each step prints a result line; the last line is `N passed, N failed`
-# (tests and checks counted together). Exit status 0 only if nothing failed.
+# The test command of rules_pyimage (what .ci/run runs); `--help` for its steps.
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 # shellcheck source=tools/lib/common.sh
 . "$REPO/tools/lib/common.sh"
 
+usage() {
+  cat <<'USAGE'
+usage: bash tools/test-all.sh [--keep]
+
+  (no option)  set up, run every check, tear down
+  --keep       same, but keep the Bazel servers and mounts (faster reruns
+               while developing; also PYIMAGE_KEEP=1)
+
+Steps: tools/setup.sh; cargo fmt --check; cargo clippy --all-targets
+-D warnings; cargo test; buildifier lint over every Starlark file; ShellCheck
+of every tracked shell script; `duplicates --change` when that command exists
+(printed, not counted; PYIMAGE_DUPLICATES_BASE=REV compares with REV instead
+of HEAD); bazel test //... in the root module; for every e2e/<ws>/ with a
+MODULE.bazel: bazel test //... there, then the optional hook e2e/<ws>/test.sh
+(see docs/harness.md).
+Each counted step prints a result line; the last line is `N passed, N failed`
+(tests and checks counted together). Exit status 0 only if nothing failed.
+USAGE
+}
+
 KEEP="${PYIMAGE_KEEP:-0}"
 for a in "$@"; do
   case "$a" in
     --keep) KEEP=1 ;;
     -h | --help)
-      sed -n '2,14p' "$0"
+      usage
       exit 0
       ;;
     *)
       echo "unknown argument: $a" >&2
+      usage >&2
       exit 2
       ;;
   esac
@@ -141,7 +150,8 @@ hook_step() {
 }
 
 starlark_files() {
-  find "$REPO" \( -name .git -o -name 'bazel-*' -o -name target -o -name node_modules \) -prune -o \
+  # e2e/.work holds the hooks' temporary workspace copies (tools/lib/hook.sh).
+  find "$REPO" \( -name .git -o -name 'bazel-*' -o -name target -o -name node_modules -o -path "$REPO/e2e/.work" \) -prune -o \
     -type f \( -name '*.bzl' -o -name BUILD -o -name BUILD.bazel -o -name MODULE.bazel \
     -o -name WORKSPACE -o -name WORKSPACE.bazel -o -name '*.star' \) -print | LC_ALL=C sort
 }
@@ -163,6 +173,20 @@ shellcheck_all() {
   shellcheck -x -S warning "${files[@]}"
 }
 
+# Code the uncommitted change (or everything since $PYIMAGE_DUPLICATES_BASE)
+# repeats from elsewhere: a list of places to look at, never a failure, so it
+# is printed and not counted.
+duplicates_report() {
+  local base=()
+  if [ -n "${PYIMAGE_DUPLICATES_BASE:-}" ]; then base=(--base "$PYIMAGE_DUPLICATES_BASE"); fi
+  if ! command -v duplicates >/dev/null; then
+    echo "==> duplicates: command not installed, skipped"
+    return 0
+  fi
+  echo "==> duplicates --change ${base[*]} (informational, not counted)"
+  duplicates --change "${base[@]}" --repo "$REPO" || true
+}
+
 SUITE_START=$SECONDS
 echo "==> setup (tools/setup.sh)"
 if ! "$REPO/tools/setup.sh"; then
@@ -181,6 +205,7 @@ if [ -f Cargo.toml ]; then
 fi
 check_step "buildifier lint" buildifier_lint
 check_step "shellcheck (every tracked script)" shellcheck_all
+duplicates_report
 bazel_test_step "bazel test //... (root module)" "$REPO"
 for mod in "$REPO"/e2e/*/MODULE.bazel; do
   [ -f "$mod" ] || continue
