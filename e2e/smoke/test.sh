@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Host-side checks of e2e/smoke (run by tools/test-all.sh after `bazel test //...`,
-# or by hand: `e2e/smoke/test.sh`). Ends with a `N passed, N failed` line.
+# or by hand: `bash e2e/smoke/test.sh`). Ends with a `N passed, N failed` line.
 #   1. the cached base layer and interpreter tree exist (tools/image/*.sh);
 #   2. `bazel build //image:image` (docker-save tarball of base + //app:layers);
 #      every layer, package fragment and the tarball deleted and rebuilt
@@ -13,37 +13,34 @@
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
-REPO="${REPO_ROOT:-$(cd "$HERE/../.." && pwd -P)}"
-BAZEL="${BAZEL:-$REPO/tools/bazel}"
+# shellcheck source=tools/lib/hook.sh
+. "$HERE/../../tools/lib/hook.sh"
+hook_init smoke
 : "${PYIMAGE_ROOT:=/var/cache/rules_pyimage}"
 CST="$(command -v container-structure-test || echo "$PYIMAGE_ROOT/tools/bin/container-structure-test")"
 TAG="localhost/rules_pyimage/smoke:test"
 PODMAN_RUN=(podman run --rm --runtime runc --cgroup-manager=cgroupfs
   --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none)
-cd "$HERE" || exit 1
-# A private folder per run (concurrent runs in one checkout do not collide);
-# removed when everything passed, kept (and printed) otherwise.
-OUT="$(mktemp -d "$HERE/.test-out.XXXXXX")"
-fails=0 passes=0
-T0=$SECONDS
 svc="" # pid of our `podman system service`, stopped on any exit
-trap 'if [ -n "$svc" ]; then kill "$svc" 2>/dev/null; fi' EXIT
-step() { printf '\n=== smoke [%3d s]: %s\n' "$((SECONDS - T0))" "$*"; }
-pass() {
-  printf 'ok   %s\n' "$*"
-  passes=$((passes + 1))
+stop_service() {
+  if [ -n "$svc" ]; then
+    kill "$svc" 2>/dev/null
+    wait "$svc" 2>/dev/null
+    svc=""
+  fi
 }
-fail() {
-  printf 'FAIL %s\n' "$*"
-  fails=$((fails + 1))
-}
-finish() {
-  echo
-  echo "smoke: finished in $((SECONDS - T0)) s"
-  if [ "$fails" = 0 ]; then rm -rf "$OUT"; else echo "smoke: logs in $OUT"; fi
-  echo "$passes passed, $fails failed"
-  [ "$fails" = 0 ]
-  exit $?
+on_exit stop_service
+# cst_result LOG MIN NAME: container-structure-test ran at least MIN tests and none failed.
+cst_result() {
+  local log="$1" min="$2" name="$3" n_pass n_fail
+  n_pass="$(awk '/^Passes:/ { print $2 }' "$log" | tail -n1)"
+  n_fail="$(awk '/^Failures:/ { print $2 }' "$log" | tail -n1)"
+  if [ "${n_pass:-0}" -ge "$min" ] && [ "${n_fail:-1}" = 0 ]; then
+    pass "$name: $n_pass tests passed"
+  else
+    cat "$log"
+    fail "$name"
+  fi
 }
 
 step "base layer and interpreter tree (cached under \$PYIMAGE_ROOT/tools/image)"
@@ -114,14 +111,7 @@ if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR==2 {prin
 if TMPDIR="$CST_TMP" "$CST" test --driver tar --image "$IMAGE" --config "$HERE/tests/structure.yaml" >"$OUT/cst.log" 2>&1; then
   grep -E '^(Passes|Failures)' "$OUT/cst.log"
 fi
-n_pass="$(awk '/^Passes:/ { print $2 }' "$OUT/cst.log" | tail -n1)"
-n_fail="$(awk '/^Failures:/ { print $2 }' "$OUT/cst.log" | tail -n1)"
-if [ "${n_pass:-0}" -ge 20 ] && [ "${n_fail:-1}" = 0 ]; then
-  pass "container-structure-test --driver tar: $n_pass tests passed"
-else
-  cat "$OUT/cst.log"
-  fail "container-structure-test"
-fi
+cst_result "$OUT/cst.log" 20 "container-structure-test --driver tar"
 
 step "podman load + run (runc)"
 # Run by image ID (= sha256 of the config, content-addressed): other clones
@@ -178,17 +168,8 @@ CONF
   for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
   DOCKER_HOST="unix://$sock" timeout 300 "$CST" test --driver docker --image "$ID" \
     --config "$HERE/tests/structure-podman.yaml" >"$OUT/cst-podman.log" 2>&1
-  n_pass="$(awk '/^Passes:/ { print $2 }' "$OUT/cst-podman.log" | tail -n1)"
-  n_fail="$(awk '/^Failures:/ { print $2 }' "$OUT/cst-podman.log" | tail -n1)"
-  if [ "${n_pass:-0}" -ge 8 ] && [ "${n_fail:-1}" = 0 ]; then
-    pass "container-structure-test --driver docker via podman: $n_pass tests passed"
-  else
-    cat "$OUT/cst-podman.log"
-    fail "container-structure-test (docker driver via podman)"
-  fi
-  kill "$svc" 2>/dev/null
-  wait "$svc" 2>/dev/null
-  svc=""
+  cst_result "$OUT/cst-podman.log" 8 "container-structure-test --driver docker via podman"
+  stop_service
   # Not forced: an image still used by a concurrent run stays.
   podman image rm "$ID" >/dev/null 2>&1 || true
 else
