@@ -85,21 +85,25 @@ finish() {
 # the directory itself is kept (a Bazel server whose working directory was
 # deleted restarts), its files are replaced on every run and removed on exit.
 # local_path_override(path = "../..") is rewritten to the checkout's path.
+# Two runs of one hook in one checkout share the copy: run them one at a time.
 hook_use_workspace_copy() {
   WORKSPACE_COPY="$REPO/e2e/.work/$HOOK_NAME"
   mkdir -p "$WORKSPACE_COPY"
   _hook_clear_copy
+  on_exit _hook_clear_copy
   tar -C "$HERE" --exclude='./bazel-*' --exclude='./.test-out*' -cf - . | tar -C "$WORKSPACE_COPY" -xf - ||
     {
       fail "copy $HERE to $WORKSPACE_COPY"
       finish
     }
-  sed -i "s|path = \"\\.\\./\\.\\.\"|path = \"$REPO\"|" "$WORKSPACE_COPY/MODULE.bazel"
+  local repo_sed="${REPO//\\/\\\\}" # the checkout's path as sed replacement text
+  repo_sed="${repo_sed//&/\\&}"
+  repo_sed="${repo_sed//|/\\|}"
+  sed -i "s|path = \"\\.\\./\\.\\.\"|path = \"$repo_sed\"|" "$WORKSPACE_COPY/MODULE.bazel"
   if ! grep -qF "path = \"$REPO\"" "$WORKSPACE_COPY/MODULE.bazel"; then
     fail "$WORKSPACE_COPY/MODULE.bazel: no local_path_override(path = \"../..\") to point at $REPO"
     finish
   fi
-  on_exit _hook_clear_copy
   cd "$WORKSPACE_COPY" || exit 1
 }
 
