@@ -81,9 +81,9 @@ finish() {
 # hook_use_workspace_copy: copy the workspace to e2e/.work/NAME (git-ignored,
 # under the Bazel-ignored e2e/) and cd there, so that the hook may edit
 # sources without touching tracked files. The path is fixed, so the copy keeps
-# its Bazel server and output base (action cache) from one run to the next;
-# the directory itself is kept (a Bazel server whose working directory was
-# deleted restarts), its files are replaced on every run and removed on exit.
+# its output base (action cache) from one run to the next; the directory
+# itself is kept, its files are replaced on every run and removed on exit,
+# after its Bazel server is stopped.
 # local_path_override(path = "../..") is rewritten to the checkout's path.
 # Two runs of one hook in one checkout share the copy: run them one at a time.
 hook_use_workspace_copy() {
@@ -105,6 +105,15 @@ hook_use_workspace_copy() {
     finish
   fi
   cd "$WORKSPACE_COPY" || exit 1
+  on_exit _hook_stop_copy_server
+}
+
+# The copy's Bazel server would outlive its files: stop it (the action cache
+# stays in its output base on disk for the next run).
+_hook_stop_copy_server() {
+  if [ -f "$WORKSPACE_COPY/MODULE.bazel" ]; then
+    (cd "$WORKSPACE_COPY" && "$BAZEL" shutdown >/dev/null 2>&1)
+  fi
 }
 
 # Everything in the copy but Bazel's convenience symlinks.
