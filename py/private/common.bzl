@@ -1,8 +1,7 @@
 """Shared helpers of the aspect and the rule: per-package layer actions, group assignment."""
 
+load(":compression.bzl", "COMPRESSIONS")
 load(":names.bzl", "glob_match", "hash8")
-
-EXT = {"gzip": ".tar.gz", "none": ".tar", "zstd": ".tar.zst"}
 
 def settings_of(tier):
     """The settings of a tier that change package tar bytes.
@@ -102,7 +101,7 @@ def package_parts(actions, tool, pkg, settings, splits, group_of_rest, out_prefi
       list of struct(group, index, tar, descriptor); index is the split index or -1 for the rest.
     """
     base = _package_base(pkg, settings, splits)
-    ext = EXT[settings.compression]
+    ext = COMPRESSIONS[settings.compression].ext
     if splits:
         if pkg.tree:
             fail("package %s (%s) is a directory tree: subpath splits (%s) are not supported for it" % (pkg.name, pkg.label, splits[0][2]))

@@ -2,7 +2,9 @@
 
 load("@rules_python//python:py_info.bzl", "PyInfo")
 load(":aspect.bzl", "layer_aspect")
-load(":common.bzl", "EXT", "add_settings", "assign_group", "manifest_line", "package_parts", "settings_of", "split_key")
+load(":common.bzl", "add_settings", "assign_group", "manifest_line", "package_parts", "settings_of", "split_key")
+load(":compression.bzl", "COMPRESSIONS")
+load(":names.bzl", "APP_GROUP", "SQUASHED_GROUP")
 load(":providers.bzl", "LayerTierInfo", "PyImageLayersInfo", "PyImagePackagesInfo")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "pyimage_tool")
 
@@ -133,7 +135,7 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
     exe = files_to_run.executable
     settings = settings_of(tier)
     root = tier.root
-    ext = EXT[tier.compression]
+    ext = COMPRESSIONS[tier.compression].ext
 
     layers = []  # struct(kind, group, tar, descriptor, packages)
 
@@ -195,15 +197,15 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
             # is the package's own fragment, built once at the package and shared by every
             # binary; no merge.
             desc = [f for f in files.to_list() if f.path == frags[0].path + ".json"][0]
-            return _layer_struct(kind = kind, group = group or "pip", tar = frags[0], descriptor = desc, packages = packages)
-        tar = ctx.actions.declare_file("%s%d_%s%s" % (prefix, index, group or "pip", ext))
+            return _layer_struct(kind = kind, group = group or SQUASHED_GROUP, tar = frags[0], descriptor = desc, packages = packages)
+        tar = ctx.actions.declare_file("%s%d_%s%s" % (prefix, index, group or SQUASHED_GROUP, ext))
         desc = ctx.actions.declare_file(tar.basename + ".json", sibling = tar)
         args = ctx.actions.args()
         args.use_param_file("@%s", use_always = True)
         args.set_param_file_format("multiline")
         args.add("--output", tar)
         args.add("--descriptor", desc)
-        args.add("--name", group or "pip")
+        args.add("--name", group or SQUASHED_GROUP)
         args.add_all(frags, map_each = _layer_desc_arg)
         ctx.actions.run(
             executable = tool,
@@ -213,7 +215,7 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
             mnemonic = "PyImageMerge",
             progress_message = "PyImageMerge %s (%s)" % (group or "squashed pip packages", who),
         )
-        return _layer_struct(kind = kind, group = group or "pip", tar = tar, descriptor = desc, packages = packages)
+        return _layer_struct(kind = kind, group = group or SQUASHED_GROUP, tar = tar, descriptor = desc, packages = packages)
 
     index = len(layers)
     for group in tier._pip_groups:
@@ -308,8 +310,8 @@ def build_layers(ctx, who, tool, tier, groups, names, info, binary, prefix):
     app_lines.append("exec\t%s/%s\t%s" % (root, exe.basename, exe.path))
     app_files.append(exe)
     app_lines.append("symlink\t%s/%s.runfiles\t.runfiles" % (root, exe.basename))
-    app = layer_from("app", "app", "PyImageApp", app_lines, app_files, index)
-    layers.append(_layer_struct(kind = "app", group = "app", tar = app.tar, descriptor = app.descriptor, packages = depset()))
+    app = layer_from(APP_GROUP, "app", "PyImageApp", app_lines, app_files, index)
+    layers.append(_layer_struct(kind = "app", group = APP_GROUP, tar = app.tar, descriptor = app.descriptor, packages = depset()))
 
     return struct(layers = layers, empty_label_groups = empty_label_groups)
 

@@ -1,13 +1,18 @@
 """The `layer_tier` rule."""
 
-load(":names.bzl", "hash8", "is_glob", "parse_pattern")
+load(":compression.bzl", "COMPRESSIONS")
+load(":names.bzl", "APP_GROUP", "RESERVED_GROUPS", "SQUASHED_GROUP", "hash8", "is_glob", "parse_pattern")
 load(":providers.bzl", "LayerTierInfo")
 
-_COMPRESSIONS = {
-    "gzip": (0, 9),
-    "none": (0, 0),
-    "zstd": (1, 22),
-}
+def _levels_doc():
+    return ", ".join([
+        "%s %d-%d (default %d)" % (name, c.min, c.max, c.default) if c.min != c.max else "%s %d" % (name, c.min)
+        for name, c in COMPRESSIONS.items()
+    ])
+
+def _fingerprint_tag(compression):
+    # the file extension after `.tar.` (`gz`, `zst`), `raw` for uncompressed tars
+    return COMPRESSIONS[compression].ext[len(".tar."):] or "raw"
 
 def _fail(ctx, msg):
     fail("layer_tier %s: %s" % (ctx.label, msg))
@@ -22,12 +27,12 @@ def _check_path(ctx, root):
 def _layer_tier_impl(ctx):
     groups = ctx.attr.groups
     comp = ctx.attr.compression
-    if comp not in _COMPRESSIONS:
-        _fail(ctx, "unknown compression %r; use one of %s (e.g. compression = \"gzip\")" % (comp, ", ".join(sorted(_COMPRESSIONS))))
+    if comp not in COMPRESSIONS:
+        _fail(ctx, "unknown compression %r; use one of %s (e.g. compression = \"gzip\")" % (comp, ", ".join(sorted(COMPRESSIONS))))
     level = ctx.attr.compression_level
-    lo, hi = _COMPRESSIONS[comp]
-    if level != -1 and comp != "none" and (level < lo or level > hi):
-        _fail(ctx, "compression_level = %d is out of range for %s (%d..%d); use -1 for the default" % (level, comp, lo, hi))
+    spec = COMPRESSIONS[comp]
+    if level != -1 and (level < spec.min or level > spec.max):
+        _fail(ctx, "compression_level = %d is out of range for %s (%d..%d); use a level in that range, or -1 for the default (%d)" % (level, comp, spec.min, spec.max, spec.default))
     for attr_name in ["warn_layers", "max_layers", "max_squashed_bytes", "max_package_bytes"]:
         v = getattr(ctx.attr, attr_name)
         if v < 0:
@@ -50,11 +55,16 @@ def _layer_tier_impl(ctx):
     pip_groups = []
     seen_pattern = {}
     interp = ctx.attr.interpreter_group
+    if interp in (APP_GROUP, SQUASHED_GROUP) or "/" in interp or interp.startswith("."):
+        _fail(ctx, "interpreter_group = %r names another built-in layer or is not a plain name; use a name such as \"python\"" % interp)
     for group, patterns in groups.items():
         if not group or "/" in group or group.startswith("."):
             _fail(ctx, "group name %r must be non-empty, without `/` and not start with `.`" % group)
-        if group == interp:
-            _fail(ctx, "group %r is also the interpreter_group; rename one of them" % group)
+        if group in RESERVED_GROUPS or group == interp:
+            _fail(ctx, "group %r is reserved for a built-in layer (reserved: %s, and this tier's interpreter_group); rename the group" % (
+                group,
+                ", ".join(["%r" % g for g in RESERVED_GROUPS]),
+            ))
         if not patterns:
             _fail(ctx, "group %r is empty; give it at least one pip name, `name:glob` split or `//pkg/...` pattern, or delete it" % group)
         kinds = {}
@@ -89,7 +99,7 @@ def _layer_tier_impl(ctx):
 
     level_str = "d" if level == -1 else str(level)
     settings = "|".join([comp, level_str, ctx.attr.root, ctx.attr.owner, str(ctx.attr.keep_pyc)])
-    fingerprint = "%s%s_%s" % ({"gzip": "gz", "zstd": "zst", "none": "raw"}[comp], level_str, hash8(settings))
+    fingerprint = "%s%s_%s" % (_fingerprint_tag(comp), level_str, hash8(settings))
 
     return [LayerTierInfo(
         label = ctx.label,
@@ -149,7 +159,10 @@ Each entry is one of:
   under that package tree, except pip packages' files. A group holds either pip entries or label patterns, not both.
 
 pip packages no group names go to one squashed layer after the pip groups; everything else
-of the binary goes to the last (app) layer.""",
+of the binary goes to the last (app) layer.
+
+Group names are layer names: `app`, `pip` (the squashed layer), `interpreter` and the
+tier's `interpreter_group` are reserved for the built-in layers.""",
         ),
         "interpreter_group": attr.string(
             doc = "When set, the Python toolchain's runtime files (`PyRuntimeInfo.files` and interpreter) become the first layer, with this name.",
@@ -160,7 +173,7 @@ of the binary goes to the last (app) layer.""",
         ),
         "compression_level": attr.int(
             default = -1,
-            doc = "gzip 0-9, zstd 1-22; -1 = the tool's default (gzip 6, zstd 3).",
+            doc = "Level of the compression: %s; -1 = the default." % _levels_doc(),
         ),
         "root": attr.string(
             default = "/app",

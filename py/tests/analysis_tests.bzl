@@ -2,7 +2,8 @@
 contents, layer order, package identity (skylib analysistest)."""
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
-load("//py:defs.bzl", "LayerTierInfo")
+load("//py:defs.bzl", "LayerTierInfo", "layer_tier")
+load("//py/private:compression.bzl", "COMPRESSIONS")
 
 # ---- expected failures ----
 
@@ -121,3 +122,50 @@ def _label_groups_test_impl(ctx):
     return analysistest.end(env)
 
 label_groups_test = analysistest.make(_label_groups_test_impl)
+
+# ---- compression levels: the bounds of py/private/compression.bzl ----
+
+def _level_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    tier = analysistest.target_under_test(env)[LayerTierInfo]
+    asserts.equals(env, ctx.attr.compression, tier.compression)
+    asserts.equals(env, ctx.attr.level, tier.compression_level)
+    return analysistest.end(env)
+
+level_test = analysistest.make(
+    _level_test_impl,
+    attrs = {
+        "compression": attr.string(),
+        "level": attr.int(),
+    },
+)
+
+def compression_bounds_tests(name):
+    """For each compression: its lowest and highest level are accepted, one below and one above are refused.
+
+    -1 means "the default", so below a lowest level of 0 the refused level is -2.
+
+    Args:
+      name: name of the test_suite over all of them.
+    """
+    tests = []
+    for comp, spec in COMPRESSIONS.items():
+        below = spec.min - 1 if spec.min - 1 != -1 else -2
+        for what, level in [("min", spec.min), ("max", spec.max)]:
+            tier = "%s_%s_%s" % (name, comp, what)
+            layer_tier(name = tier, compression = comp, compression_level = level, tags = ["manual"])
+            level_test(name = tier + "_test", target_under_test = ":" + tier, compression = comp, level = level)
+            tests.append(tier + "_test")
+        for what, level in [("below", below), ("above", spec.max + 1)]:
+            tier = "%s_%s_%s" % (name, comp, what)
+            layer_tier(name = tier, compression = comp, compression_level = level, tags = ["manual"])
+            failure_test(
+                name = tier + "_test",
+                target_under_test = ":" + tier,
+                expected = [
+                    tier,
+                    "compression_level = %d is out of range for %s (%d..%d)" % (level, comp, spec.min, spec.max),
+                ],
+            )
+            tests.append(tier + "_test")
+    native.test_suite(name = name, tests = tests)
