@@ -1,4 +1,5 @@
-"""Pure helpers: PEP 503 names, canonical repository names, dist-info names, globs.
+"""Names: the built-in layers' names, and pure helpers for PEP 503 names, canonical
+repository names, dist-info names and globs.
 
 Everything here is free of Bazel objects so it can be unit-tested with skylib's
 unittest (see //py/tests:names_test).

@@ -1,7 +1,7 @@
 """The `layer_tier` rule: checks a tier at analysis time and precomputes its lookup tables."""
 
 load(":compression.bzl", "COMPRESSIONS")
-load(":names.bzl", "APP_GROUP", "RESERVED_GROUPS", "SQUASHED_GROUP", "hash8", "is_glob", "parse_pattern")
+load(":names.bzl", "APP_GROUP", "INTERPRETER_MANIFEST", "RESERVED_GROUPS", "SQUASHED_GROUP", "hash8", "is_glob", "parse_pattern")
 load(":providers.bzl", "LayerTierInfo", "TierLookupInfo")
 
 def _levels_doc():
@@ -13,6 +13,9 @@ def _levels_doc():
 def _fingerprint_tag(compression):
     # the file extension after `.tar.` (`gz`, `zst`), `raw` for uncompressed tars
     return COMPRESSIONS[compression].ext[len(".tar."):] or "raw"
+
+_RESERVED_DOC = """Group names are layer names: `%s` (the app layer), `%s` (the squashed layer), `%s` and the
+tier's `interpreter_group` are reserved for the built-in layers.""" % (APP_GROUP, SQUASHED_GROUP, INTERPRETER_MANIFEST)
 
 def _fail(ctx, msg):
     fail("layer_tier %s: %s" % (ctx.label, msg))
@@ -176,8 +179,7 @@ Each entry is one of:
 pip packages no group names go to one squashed layer after the pip groups; everything else
 of the binary goes to the last (app) layer.
 
-Group names are layer names: `app`, `pip` (the squashed layer), `interpreter` and the
-tier's `interpreter_group` are reserved for the built-in layers.""",
+""" + _RESERVED_DOC,
         ),
         "interpreter_group": attr.string(
             doc = "When set, the Python toolchain's runtime files (`PyRuntimeInfo.files` and interpreter) become the first layer, with this name.",
