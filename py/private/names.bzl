@@ -1,8 +1,16 @@
-"""Pure helpers: PEP 503 names, canonical repository names, dist-info names, globs.
+"""Names: the built-in layers' names, and pure helpers for PEP 503 names, canonical
+repository names, dist-info names and globs.
 
 Everything here is free of Bazel objects so it can be unit-tested with skylib's
 unittest (see //py/tests:names_test).
 """
+
+# Built-in layers and their names (also in their file names): a tier group may not
+# take one, or its layer would collide with the built-in one.
+APP_GROUP = "app"  # the last layer: launcher, `_repo_mapping`, unassigned runfiles
+SQUASHED_GROUP = "pip"  # the pip distributions no group names, merged into one layer
+INTERPRETER_MANIFEST = "interpreter"  # the interpreter layer's manifest, whatever its group
+RESERVED_GROUPS = [APP_GROUP, SQUASHED_GROUP, INTERPRETER_MANIFEST]
 
 def normalize_name(name):
     """PEP 503 normalisation: lower case, runs of `-`, `_`, `.` become one `-`.

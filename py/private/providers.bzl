@@ -1,16 +1,25 @@
-"""Providers of rules_pyimage."""
+"""Providers of rules_pyimage: the public `LayerTierInfo` and the internal ones the
+aspects and the rule pass to each other.
+
+Vocabulary: a **fragment** is the tar of one pip distribution (or of one subpath split of
+it), built once at the distribution; a **layer** is one tar of the image (a fragment, a
+merge of fragments, or runfiles packed at the binary); the **plan** is the JSON file the
+rule hands to `pyimage report` and `pyimage validate`.
+"""
 
 LayerTierInfo = provider(
     doc = """How a `py_image_layer` splits a Python binary into layers (made by `layer_tier`).
 
-Public fields are the validated attributes of the `layer_tier` target; fields
-starting with `_` are precomputed lookup tables used by the aspects (not API).""",
+The fields are the validated attributes of the `layer_tier` target. A `layer_tier` also
+returns a private provider with the lookup tables the aspects use, so only `layer_tier`
+targets (directly or through the `@rules_pyimage//py:layer_tier` label_flag) can be used
+as tiers.""",
     fields = {
         "label": "Label of the layer_tier target.",
         "groups": "Ordered dict: group name -> list of patterns, in layer order.",
         "interpreter_group": "Name of the interpreter layer, or \"\" when the interpreter is not split off.",
         "compression": "\"gzip\", \"zstd\" or \"none\".",
-        "compression_level": "int; -1 means the tool's default for the compression.",
+        "compression_level": "int; -1 means the default level of the compression.",
         "root": "Absolute image directory holding the launcher and the runfiles (default \"/app\").",
         "owner": "\"UID:GID\" of every entry.",
         "keep_pyc": "bool: ship `*.pyc` / `__pycache__`.",
@@ -20,40 +29,50 @@ starting with `_` are precomputed lookup tables used by the aspects (not API).""
         "max_package_bytes": "int: warn when one package in a shared layer is larger (0 disables).",
         "limit_as_warning": "bool: the layer limit only warns.",
         "unmatched": "\"warn\", \"error\" or \"ignore\": what a pattern that matches nothing in a binary does.",
-        "fingerprint": "Short string naming every setting that changes package tar bytes (compression, level, root, owner, keep_pyc).",
-        "_pip_exact": "dict: normalised pip name -> group.",
-        "_pip_globs": "list of (glob, group).",
-        "_splits": "dict: normalised pip name -> list of (subpath glob, group), in tier order.",
-        "_label_groups": "list of (group, list of runfiles path prefixes), in tier order.",
-        "_pip_groups": "list of pip group names in tier order.",
+        "fingerprint": "Short string naming every setting that changes fragment bytes (compression, level, root, owner, keep_pyc).",
     },
 )
 
-PyImagePackagesInfo = provider(
-    doc = "Per-package layer fragments collected by `_layer_aspect` (internal).",
+TierLookupInfo = provider(
+    doc = "Lookup tables of a `layer_tier`, precomputed once per tier for the aspects (internal; returned next to `LayerTierInfo`).",
     fields = {
-        "groups": "dict: group name (\"\" = squashed) -> depset of File (tars and their .json descriptors).",
-        "skip_prefixes": "depset of runfiles-relative directory prefixes shipped in package layers.",
-        "matched": "depset of patterns that matched at least one package.",
-        "graph": "depset of strings \"name\\tversion\\tdep1,dep2\" (the pip dependency graph).",
-        "names": "dict: group name -> depset of distribution names (for plans).",
-        "pkgs": "depset of package structs (name, version, repo, label, anchor, files, tree) for re-planning under a pinned tier.",
+        "pip_exact": "dict: normalised pip name -> (group, pattern).",
+        "pip_globs": "list of (name glob, group, pattern), in tier order.",
+        "splits": "dict: normalised pip name -> list of (subpath glob, group, pattern), in tier order.",
+        "label_groups": "list of (group, list of (canonical repository or \"\", package prefix)), in tier order.",
+        "pip_groups": "list of the names of the groups holding pip patterns, in tier order.",
     },
 )
 
-PyImagePackageInfo = provider(
-    doc = "Set by `_layer_aspect` on a target recognised as one pip distribution (internal).",
+FragmentsInfo = provider(
+    doc = """The fragments of the pip distributions below a target (set by the fragment aspect on every target it visits; internal).
+
+A fragment is `struct(name, version, group, part, tar, descriptor)`: distribution name and
+version, the flag tier's group of it (`SQUASHED_GROUP` when no group names it), the index
+of its subpath split (-1: the whole distribution or the rest of a split one), the layer
+tar and its JSON descriptor.""",
+    fields = {
+        "groups": "dict: group name -> depset of fragments.",
+        "skip_prefixes": "depset of runfiles paths (directories end with `/`) that fragments ship, for the runfiles layers to leave out.",
+        "matched": "depset of the flag tier's patterns that matched at least one distribution.",
+        "graph": "depset of strings \"name\\tversion\\tdep1,dep2\" (the pip dependency graph).",
+        "distributions": "depset of distribution structs (name, version, repo, label, files, tree, fingerprint, split_key, fragments), to regroup under a pinned tier.",
+    },
+)
+
+DistributionInfo = provider(
+    doc = "Set by the fragment aspect on a target recognised as one pip distribution (internal).",
     fields = {
         "name": "PEP 503-normalised distribution name.",
         "version": "Version or \"\".",
     },
 )
 
-PyImageLayersInfo = provider(
-    doc = "Set by `_merge_aspect` on a binary: its layers under the flag's tier (internal).",
+BinaryLayersInfo = provider(
+    doc = "Set by the layers aspect on a binary: its layers under the flag's tier, declared at the binary (internal).",
     fields = {
         "tier": "Label of the tier the layers were planned with.",
-        "layers": "list of struct(kind, group, tar, descriptor, packages), image order.",
+        "layers": "list of layers in image order: struct(kind, group, tar, descriptor, fragments, patterns).",
         "empty_label_groups": "first-party groups whose patterns matched no runfile (no layer).",
     },
 )

@@ -1,13 +1,21 @@
-"""The `layer_tier` rule."""
+"""The `layer_tier` rule: checks a tier at analysis time and precomputes its lookup tables."""
 
-load(":names.bzl", "hash8", "is_glob", "parse_pattern")
-load(":providers.bzl", "LayerTierInfo")
+load(":compression.bzl", "COMPRESSIONS")
+load(":names.bzl", "APP_GROUP", "INTERPRETER_MANIFEST", "RESERVED_GROUPS", "SQUASHED_GROUP", "hash8", "is_glob", "parse_pattern")
+load(":providers.bzl", "LayerTierInfo", "TierLookupInfo")
 
-_COMPRESSIONS = {
-    "gzip": (0, 9),
-    "none": (0, 0),
-    "zstd": (1, 22),
-}
+def _levels_doc():
+    return ", ".join([
+        "%s %d-%d (default %d)" % (name, c.min, c.max, c.default) if c.min != c.max else "%s %d" % (name, c.min)
+        for name, c in COMPRESSIONS.items()
+    ])
+
+def _fingerprint_tag(compression):
+    # the file extension after `.tar.` (`gz`, `zst`), `raw` for uncompressed tars
+    return COMPRESSIONS[compression].ext[len(".tar."):] or "raw"
+
+_RESERVED_DOC = """Group names are layer names: `%s` (the app layer), `%s` (the squashed layer), `%s` and the
+tier's `interpreter_group` are reserved for the built-in layers.""" % (APP_GROUP, SQUASHED_GROUP, INTERPRETER_MANIFEST)
 
 def _fail(ctx, msg):
     fail("layer_tier %s: %s" % (ctx.label, msg))
@@ -19,15 +27,14 @@ def _check_path(ctx, root):
         if part in ("", ".", "..") or part.startswith(".wh."):
             _fail(ctx, "root = %r has an empty, `.`, `..` or `.wh.` component; use a plain path such as \"/app\"" % root)
 
-def _layer_tier_impl(ctx):
-    groups = ctx.attr.groups
+def _check_settings(ctx):
     comp = ctx.attr.compression
-    if comp not in _COMPRESSIONS:
-        _fail(ctx, "unknown compression %r; use one of %s (e.g. compression = \"gzip\")" % (comp, ", ".join(sorted(_COMPRESSIONS))))
+    if comp not in COMPRESSIONS:
+        _fail(ctx, "unknown compression %r; use one of %s (e.g. compression = \"gzip\")" % (comp, ", ".join(sorted(COMPRESSIONS))))
     level = ctx.attr.compression_level
-    lo, hi = _COMPRESSIONS[comp]
-    if level != -1 and comp != "none" and (level < lo or level > hi):
-        _fail(ctx, "compression_level = %d is out of range for %s (%d..%d); use -1 for the default" % (level, comp, lo, hi))
+    spec = COMPRESSIONS[comp]
+    if level != -1 and (level < spec.min or level > spec.max):
+        _fail(ctx, "compression_level = %d is out of range for %s (%d..%d); use a level in that range, or -1 for the default (%d)" % (level, comp, spec.min, spec.max, spec.default))
     for attr_name in ["warn_layers", "max_layers", "max_squashed_bytes", "max_package_bytes"]:
         v = getattr(ctx.attr, attr_name)
         if v < 0:
@@ -42,21 +49,31 @@ def _layer_tier_impl(ctx):
         _fail(ctx, "owner = %r must be numeric \"UID:GID\", e.g. owner = \"65532:65532\"" % ctx.attr.owner)
     if ctx.attr.unmatched not in ("warn", "error", "ignore"):
         _fail(ctx, "unmatched = %r; use \"warn\", \"error\" or \"ignore\"" % ctx.attr.unmatched)
+    interp = ctx.attr.interpreter_group
+    if interp in (APP_GROUP, SQUASHED_GROUP) or "/" in interp or interp.startswith("."):
+        _fail(ctx, "interpreter_group = %r names another built-in layer or is not a plain name; use a name such as \"python\"" % interp)
 
+def _check_group_name(ctx, group, patterns):
+    if not group or "/" in group or group.startswith("."):
+        _fail(ctx, "group name %r must be non-empty, without `/` and not start with `.`" % group)
+    if group in RESERVED_GROUPS or group == ctx.attr.interpreter_group:
+        _fail(ctx, "group %r is reserved for a built-in layer (reserved: %s, and this tier's interpreter_group); rename the group" % (
+            group,
+            ", ".join(["%r" % g for g in RESERVED_GROUPS]),
+        ))
+    if not patterns:
+        _fail(ctx, "group %r is empty; give it at least one pip name, `name:glob` split or `//pkg/...` pattern, or delete it" % group)
+
+def _lookup_tables(ctx):
+    """Checks every group and pattern; returns the TierLookupInfo of the tier."""
     pip_exact = {}
     pip_globs = []
     splits = {}
     label_groups = []
     pip_groups = []
     seen_pattern = {}
-    interp = ctx.attr.interpreter_group
-    for group, patterns in groups.items():
-        if not group or "/" in group or group.startswith("."):
-            _fail(ctx, "group name %r must be non-empty, without `/` and not start with `.`" % group)
-        if group == interp:
-            _fail(ctx, "group %r is also the interpreter_group; rename one of them" % group)
-        if not patterns:
-            _fail(ctx, "group %r is empty; give it at least one pip name, `name:glob` split or `//pkg/...` pattern, or delete it" % group)
+    for group, patterns in ctx.attr.groups.items():
+        _check_group_name(ctx, group, patterns)
         kinds = {}
         prefixes = []
         for pattern in patterns:
@@ -86,33 +103,44 @@ def _layer_tier_impl(ctx):
             label_groups.append((group, prefixes))
         else:
             pip_groups.append(group)
+    return TierLookupInfo(
+        pip_exact = pip_exact,
+        pip_globs = pip_globs,
+        splits = splits,
+        label_groups = label_groups,
+        pip_groups = pip_groups,
+    )
 
-    level_str = "d" if level == -1 else str(level)
+def _fingerprint(ctx):
+    """Names every setting that changes fragment bytes: part of every fragment's path."""
+    comp = ctx.attr.compression
+    level_str = "d" if ctx.attr.compression_level == -1 else str(ctx.attr.compression_level)
     settings = "|".join([comp, level_str, ctx.attr.root, ctx.attr.owner, str(ctx.attr.keep_pyc)])
-    fingerprint = "%s%s_%s" % ({"gzip": "gz", "zstd": "zst", "none": "raw"}[comp], level_str, hash8(settings))
+    return "%s%s_%s" % (_fingerprint_tag(comp), level_str, hash8(settings))
 
-    return [LayerTierInfo(
-        label = ctx.label,
-        groups = groups,
-        interpreter_group = interp,
-        compression = comp,
-        compression_level = level,
-        root = ctx.attr.root,
-        owner = ctx.attr.owner,
-        keep_pyc = ctx.attr.keep_pyc,
-        warn_layers = ctx.attr.warn_layers,
-        max_layers = ctx.attr.max_layers,
-        max_squashed_bytes = ctx.attr.max_squashed_bytes,
-        max_package_bytes = ctx.attr.max_package_bytes,
-        limit_as_warning = ctx.attr.limit_as_warning,
-        unmatched = ctx.attr.unmatched,
-        fingerprint = fingerprint,
-        _pip_exact = pip_exact,
-        _pip_globs = pip_globs,
-        _splits = splits,
-        _label_groups = label_groups,
-        _pip_groups = pip_groups,
-    )]
+def _layer_tier_impl(ctx):
+    _check_settings(ctx)
+    lookup = _lookup_tables(ctx)
+    return [
+        LayerTierInfo(
+            label = ctx.label,
+            groups = ctx.attr.groups,
+            interpreter_group = ctx.attr.interpreter_group,
+            compression = ctx.attr.compression,
+            compression_level = ctx.attr.compression_level,
+            root = ctx.attr.root,
+            owner = ctx.attr.owner,
+            keep_pyc = ctx.attr.keep_pyc,
+            warn_layers = ctx.attr.warn_layers,
+            max_layers = ctx.attr.max_layers,
+            max_squashed_bytes = ctx.attr.max_squashed_bytes,
+            max_package_bytes = ctx.attr.max_package_bytes,
+            limit_as_warning = ctx.attr.limit_as_warning,
+            unmatched = ctx.attr.unmatched,
+            fingerprint = _fingerprint(ctx),
+        ),
+        lookup,
+    ]
 
 layer_tier = rule(
     implementation = _layer_tier_impl,
@@ -149,7 +177,9 @@ Each entry is one of:
   under that package tree, except pip packages' files. A group holds either pip entries or label patterns, not both.
 
 pip packages no group names go to one squashed layer after the pip groups; everything else
-of the binary goes to the last (app) layer.""",
+of the binary goes to the last (app) layer.
+
+""" + _RESERVED_DOC,
         ),
         "interpreter_group": attr.string(
             doc = "When set, the Python toolchain's runtime files (`PyRuntimeInfo.files` and interpreter) become the first layer, with this name.",
@@ -160,7 +190,7 @@ of the binary goes to the last (app) layer.""",
         ),
         "compression_level": attr.int(
             default = -1,
-            doc = "gzip 0-9, zstd 1-22; -1 = the tool's default (gzip 6, zstd 3).",
+            doc = "Level of the compression: %s; -1 = the default." % _levels_doc(),
         ),
         "root": attr.string(
             default = "/app",
@@ -184,5 +214,5 @@ of the binary goes to the last (app) layer.""",
             doc = "What a pattern matching nothing in a binary does: `warn` (a WARNING line of the validation action and the report; tiers are shared by binaries that need not use every package), `error` (analysis error) or `ignore`.",
         ),
     },
-    provides = [LayerTierInfo],
+    provides = [LayerTierInfo, TierLookupInfo],
 )

@@ -2,7 +2,9 @@
 contents, layer order, package identity (skylib analysistest)."""
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
-load("//py:defs.bzl", "LayerTierInfo")
+load("//py:defs.bzl", "LayerTierInfo", "layer_tier")
+load("//py/private:compression.bzl", "COMPRESSIONS")
+load("//py/private:providers.bzl", "TierLookupInfo")
 
 # ---- expected failures ----
 
@@ -23,18 +25,20 @@ failure_test = analysistest.make(
 def _tier_info_test_impl(ctx):
     env = analysistest.begin(ctx)
     tier = analysistest.target_under_test(env)[LayerTierInfo]
+    lookup = analysistest.target_under_test(env)[TierLookupInfo]
     asserts.equals(env, ["web", "ml", "split", "mylibs"], tier.groups.keys())
     asserts.equals(env, "zstd", tier.compression)
     asserts.equals(env, 5, tier.compression_level)
     asserts.equals(env, "/srv", tier.root)
     asserts.equals(env, "65532:65532", tier.owner)
     asserts.equals(env, "python", tier.interpreter_group)
-    asserts.equals(env, ["web", "ml", "split"], tier._pip_groups)
-    asserts.equals(env, ("web", "charset_normalizer"), tier._pip_exact["charset-normalizer"])
-    asserts.equals(env, [("nvidia-*", "ml", "nvidia-*")], tier._pip_globs)
-    asserts.equals(env, [("torch/lib/**", "split", "torch:torch/lib/**")], tier._splits["torch"])
-    asserts.equals(env, [("mylibs", [("", "libs/")])], tier._label_groups)
+    asserts.equals(env, ["web", "ml", "split"], lookup.pip_groups)
+    asserts.equals(env, ("web", "charset_normalizer"), lookup.pip_exact["charset-normalizer"])
+    asserts.equals(env, [("nvidia-*", "ml", "nvidia-*")], lookup.pip_globs)
+    asserts.equals(env, [("torch/lib/**", "split", "torch:torch/lib/**")], lookup.splits["torch"])
+    asserts.equals(env, [("mylibs", [("", "libs/")])], lookup.label_groups)
     asserts.true(env, tier.fingerprint.startswith("zst5_"), tier.fingerprint)
+    asserts.equals(env, [], [f for f in dir(tier) if f.startswith("_")], "private fields in the public LayerTierInfo")
     return analysistest.end(env)
 
 tier_info_test = analysistest.make(_tier_info_test_impl)
@@ -115,9 +119,56 @@ same_layers_test = analysistest.make(
 
 def _label_groups_test_impl(ctx):
     env = analysistest.begin(ctx)
-    tier = analysistest.target_under_test(env)[LayerTierInfo]
-    got = {g: [(repo.split("~")[-1].split("+")[-1], p) for repo, p in prefixes] for g, prefixes in tier._label_groups}
+    lookup = analysistest.target_under_test(env)[TierLookupInfo]
+    got = {g: [(repo.split("~")[-1].split("+")[-1], p) for repo, p in prefixes] for g, prefixes in lookup.label_groups}
     asserts.equals(env, {"ext": [("fakepypi_beta", "")], "everything": [("", "")]}, got)
     return analysistest.end(env)
 
 label_groups_test = analysistest.make(_label_groups_test_impl)
+
+# ---- compression levels: the bounds of py/private/compression.bzl ----
+
+def _level_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    tier = analysistest.target_under_test(env)[LayerTierInfo]
+    asserts.equals(env, ctx.attr.compression, tier.compression)
+    asserts.equals(env, ctx.attr.level, tier.compression_level)
+    return analysistest.end(env)
+
+level_test = analysistest.make(
+    _level_test_impl,
+    attrs = {
+        "compression": attr.string(),
+        "level": attr.int(),
+    },
+)
+
+def compression_bounds_tests(name):
+    """For each compression: its lowest and highest level are accepted, one below and one above are refused.
+
+    -1 means "the default", so below a lowest level of 0 the refused level is -2.
+
+    Args:
+      name: name of the test_suite over all of them.
+    """
+    tests = []
+    for comp, spec in COMPRESSIONS.items():
+        below = spec.min - 1 if spec.min - 1 != -1 else -2
+        for what, level in [("min", spec.min), ("max", spec.max)]:
+            tier = "%s_%s_%s" % (name, comp, what)
+            layer_tier(name = tier, compression = comp, compression_level = level, tags = ["manual"])
+            level_test(name = tier + "_test", target_under_test = ":" + tier, compression = comp, level = level)
+            tests.append(tier + "_test")
+        for what, level in [("below", below), ("above", spec.max + 1)]:
+            tier = "%s_%s_%s" % (name, comp, what)
+            layer_tier(name = tier, compression = comp, compression_level = level, tags = ["manual"])
+            failure_test(
+                name = tier + "_test",
+                target_under_test = ":" + tier,
+                expected = [
+                    tier,
+                    "compression_level = %d is out of range for %s (%d..%d)" % (level, comp, spec.min, spec.max),
+                ],
+            )
+            tests.append(tier + "_test")
+    native.test_suite(name = name, tests = tests)

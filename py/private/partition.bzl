@@ -1,0 +1,119 @@
+"""The runfiles partition: which layer each entry of a binary's runfiles goes to.
+
+`runfiles_entries` turns a runfiles object into plain entries; `partition_runfiles` is a
+pure function over plain values (unit-tested on structs in //py/tests:partition_tests).
+"""
+
+load(":layer_action.bzl", "manifest_line")
+
+# ---- runfiles -> entries (map_each-compatible helpers, also used for the expected paths) ----
+
+def symlink_line(entry):
+    """Manifest line of a `runfiles.symlinks` entry (relative to the main repository)."""
+    return "file\t_main/%s\t%s" % (entry.path, entry.target_file.path)
+
+def root_symlink_line(entry):
+    """Manifest line of a `runfiles.root_symlinks` entry."""
+    return "file\t%s\t%s" % (entry.path, entry.target_file.path)
+
+def empty_line(path):
+    """Manifest line of a `runfiles.empty_filenames` entry.
+
+    Args:
+      path: the entry, as Bazel names it (`pkg/__init__.py`, `../repo/...`, `external/repo/...`).
+
+    Returns:
+      `empty\t<runfiles path>`.
+    """
+    if path.startswith("../"):
+        return "empty\t" + path[3:]
+    if path.startswith("external/"):
+        # Bazel 7 names generated `__init__.py` files of other repositories (and of the
+        # runfiles root) `external/<repo>/...`; they live at `<repo>/...`. The legacy
+        # `_main/external/...` copies are never shipped.
+        return "empty\t" + path[len("external/"):]
+    return "empty\t_main/" + path
+
+def runfile_entry(path, line, file):
+    """One runfiles entry.
+
+    Args:
+      path: its path inside the runfiles tree.
+      line: its `pyimage layer` manifest line.
+      file: the input File it needs, or None (empty files).
+
+    Returns:
+      struct(path, line, file).
+    """
+    return struct(path = path, line = line, file = file)
+
+def runfiles_entries(runfiles):
+    """Every entry of a runfiles object, in a fixed order (files, symlinks, root symlinks, empty files).
+
+    Args:
+      runfiles: the binary's default runfiles.
+
+    Returns:
+      list of runfile_entry.
+    """
+    entries = []
+    for f in runfiles.files.to_list():
+        line = manifest_line(f)
+        entries.append(runfile_entry(line.split("\t")[1], line, f))
+    for e in runfiles.symlinks.to_list():
+        entries.append(runfile_entry("_main/" + e.path, symlink_line(e), e.target_file))
+    for e in runfiles.root_symlinks.to_list():
+        entries.append(runfile_entry(e.path, root_symlink_line(e), e.target_file))
+    for path in runfiles.empty_filenames.to_list():
+        line = empty_line(path)
+        entries.append(runfile_entry(line.split("\t")[1], line, None))
+    return entries
+
+# ---- the partition (pure) ----
+
+def _in_fragment(path, pip_prefixes):
+    if path in pip_prefixes or (path + "/") in pip_prefixes:
+        return True  # a file a fragment ships exactly, or a fragment's tree artifact
+    parts = path.split("/", 2)
+    return len(parts) > 2 and (parts[0] + "/" + parts[1] + "/") in pip_prefixes  # `<repo>/site-packages/...`
+
+def _label_group(path, label_prefixes):
+    best = None
+    for group, prefix in label_prefixes:
+        if path.startswith(prefix) and (best == None or len(prefix) > len(best[1])):
+            best = (group, prefix)
+    return best[0] if best else None
+
+def partition_runfiles(entries, interpreter_paths, pip_prefixes, label_prefixes):
+    """Puts every runfiles entry into exactly one place.
+
+    Entries of the interpreter layer and of fragments are dropped (those layers already
+    hold them); every other entry goes to the first-party group with the longest matching
+    prefix (the first in tier order on a tie), else to the app layer.
+
+    Args:
+      entries: list of struct(path, ...) with `path` relative to the runfiles root.
+      interpreter_paths: dict (or list) of the paths in the interpreter layer.
+      pip_prefixes: dict (or list) of fragment paths: `<repo>/site-packages/` (every path
+        below it), a tree's `path/`, or an exact file path.
+      label_prefixes: list of (group, runfiles path prefix) of the first-party groups, in
+        tier order (`_main/libs/`, `<repo>/`).
+
+    Returns:
+      struct(groups = dict: every first-party group -> list of its entries (maybe empty),
+      in tier order; app = list of the entries left for the app layer). Entries keep
+      their input order.
+    """
+    groups = {}
+    for group, _ in label_prefixes:
+        groups[group] = []
+    app = []
+    for e in entries:
+        if e.path in interpreter_paths or _in_fragment(e.path, pip_prefixes):
+            continue
+        group = _label_group(e.path, label_prefixes)
+        if group == None:
+            app.append(e)
+        else:
+            groups[group].append(e)
+    return struct(groups = groups, app = app)

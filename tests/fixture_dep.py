@@ -1,1 +1,0 @@
-"""Fixture for the harness analysis test."""

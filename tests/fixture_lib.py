@@ -1,3 +1,0 @@
-"""Fixture for the harness analysis test."""
-
-from tests import fixture_dep  # noqa: F401
