@@ -2,6 +2,7 @@
 # Host-side checks of e2e/oci (run by tools/test-all.sh after `bazel test //...`,
 # or by hand: `e2e/oci/test.sh`): our layers assembled and read by independent
 # OCI tools, never by rules_pyimage's own code. Ends with `N passed, N failed`.
+# `test.sh --run` only builds, assembles the gzip image and runs it under podman.
 #
 #   1. bazel build of the gzip and zstd layer sets and of the test-only
 #      docker-save image of the same layers;
@@ -165,6 +166,24 @@ assemble_all() {
   check "image zstd" assemble zstd "$BASE_ZST" "${ZST[@]}"
   check "image mixed-gzip-base (gzip base, zstd layers)" assemble mixed-gzip-base "$BASE_GZ" "${ZST[@]}"
   check "image mixed-zstd-base (zstd base, gzip layers)" assemble mixed-zstd-base "$BASE_ZST" "${GZ[@]}"
+  docker_base_trap
+}
+
+# The trap of mixed compression (reported, not counted): crane takes the manifest
+# type from the base. On a Docker-typed base (no --oci-empty-base, or a Docker
+# base image) it writes zstd layers into a Docker v2s2 manifest, which
+# containers/image (skopeo, podman) refuses.
+docker_base_trap() {
+  crane append -f "$BASE_GZ" -t "$REG/oci/trap:docker-base" >/dev/null 2>&1 &&
+    crane append -b "$REG/oci/trap:docker-base" -f "${ZST[0]}" -t "$REG/oci/trap:zstd-on-docker" >/dev/null 2>&1 || return 0
+  echo "info: crane append of a zstd layer onto a Docker-typed base: $(crane manifest "$REG/oci/trap:zstd-on-docker" |
+    python3 -c 'import json, sys; m = json.load(sys.stdin); print(m["mediaType"].split("/")[1], "with", " ".join(l["mediaType"].split("/")[1] for l in m["layers"]))')"
+  local out
+  if out="$(skopeo inspect --tls-verify=false "docker://$REG/oci/trap:zstd-on-docker" 2>&1)"; then
+    echo "info: skopeo inspect of it: accepted"
+  else
+    echo "info: skopeo inspect of it: refused: $(grep -o 'unsupported docker v2s2 media type: [^ ]*zstd' <<<"${out//\\/}" || tail -n1 <<<"$out")"
+  fi
 }
 
 # ---- 3. readers ------------------------------------------------------------------
@@ -395,6 +414,15 @@ step "tools"
 check "tools present" tools_present || finish
 build
 start_registry
+if [ "${1:-}" = "--run" ]; then
+  # The short path (a main job): the gzip image, pulled and run under podman.
+  check "image gzip" assemble gzip "$BASE_GZ" "${GZ[@]}"
+  step "podman (private store): pull from the registry, run \`service check\`"
+  private_podman
+  check "gzip: podman pull + run check" podman_check gzip
+  cat "$OUT/run-gzip.out"
+  finish
+fi
 assemble_all
 read_image gzip "$BASE_GZ" GZ GZ_DESC full
 read_image zstd "$BASE_ZST" ZST ZST_DESC full
