@@ -23,23 +23,32 @@
 #      serves with the image's default command.
 set -uo pipefail
 
+case "${1:-}" in
+  "") MODE=check ;;
+  --run) MODE=run ;;
+  -h | --help)
+    sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "$0"
+    exit 0
+    ;;
+  *)
+    echo "usage: $0 [--run]" >&2
+    exit 2
+    ;;
+esac
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
-REPO="${REPO_ROOT:-$(cd "$HERE/../.." && pwd -P)}"
-BAZEL="${BAZEL:-$REPO/tools/bazel}"
+# shellcheck source=tools/lib/hook.sh
+. "$HERE/../../tools/lib/hook.sh"
+hook_init oci
 : "${PYIMAGE_ROOT:=/var/cache/rules_pyimage}"
 : "${PYIMAGE_TOOLS:=$PYIMAGE_ROOT/tools}"
 export PATH="$PYIMAGE_TOOLS/bin:$PATH"
 CHECK="$HERE/tests/oci_check.py"
-cd "$HERE" || exit 1
-# A private folder per run (concurrent runs do not collide); removed when
-# everything passed, kept (and printed) otherwise.
-OUT="$(mktemp -d "$HERE/.test-out.XXXXXX")"
 # Podman's per-boot state (locks, runtime files) belongs on a tmpfs.
 PODMAN_RUN_DIR="$(mktemp -d /run/rules_pyimage-oci.XXXXXX)"
-fails=0 passes=0
-T0=$SECONDS
 reg="" svc="" serving=""
 
+# Stops what this hook started; runs before `finish` removes $OUT, as the
+# private podman store and its mounts live there.
 cleanup() {
   if [ -n "$serving" ]; then podman rm -f "$serving" >/dev/null 2>&1; fi
   if [ -n "$svc" ]; then kill "$svc" 2>/dev/null; fi
@@ -52,39 +61,7 @@ cleanup() {
   fi
   rm -rf "$PODMAN_RUN_DIR" "$OUT/podman" "$OUT/bundle-"* "$OUT/layout-"*
 }
-trap cleanup EXIT
-step() { printf '\n=== oci [%3d s]: %s\n' "$((SECONDS - T0))" "$*"; }
-pass() {
-  printf 'ok   %s\n' "$*"
-  passes=$((passes + 1))
-}
-fail() {
-  printf 'FAIL %s\n' "$*"
-  fails=$((fails + 1))
-}
-# check NAME CMD...: runs CMD (output into a log), counts and returns the result.
-check() {
-  local name="$1" log
-  shift
-  log="$OUT/$(printf '%s' "$name" | tr -c 'A-Za-z0-9_.-' '_').log"
-  if "$@" >"$log" 2>&1; then
-    pass "$name: $(tail -n 1 "$log")"
-  else
-    sed 's/^/    /' "$log" | tail -n 40
-    fail "$name"
-    return 1
-  fi
-}
-finish() {
-  cleanup
-  echo
-  echo "oci: finished in $((SECONDS - T0)) s"
-  if [ "$fails" = 0 ]; then rm -rf "$OUT"; else echo "oci: logs in $OUT"; fi
-  echo "$passes passed, $fails failed"
-  [ "$fails" = 0 ]
-  exit $?
-}
-
+on_finish cleanup
 tools_present() {
   local t missing=""
   for t in crane skopeo umoci dive container-structure-test podman zstd python3; do
@@ -99,27 +76,34 @@ tools_present() {
 
 # ---- 1. build ----------------------------------------------------------------
 files_of() { "$BAZEL" cquery --output=files "$@" 2>/dev/null | sed "s|^bazel-out/|$OUTPUT_PATH/|;s|^external/|$OUTPUT_BASE/external/|"; }
+# build: the full check builds both layer sets and the docker-save image;
+# `--run` only what the gzip image needs.
 build() {
-  step "bazel build: layers (gzip, zstd), the test-only docker-save image"
-  if ! "$BAZEL" build //service:layers //service:layers_zstd //image:docker_save //image:env \
-    --output_groups=+descriptors,+report >"$OUT/build.log" 2>&1; then
+  local targets=(//service:layers //image:env)
+  if [ "$MODE" = check ]; then targets+=(//service:layers_zstd //image:docker_save); fi
+  step "bazel build: ${targets[*]}"
+  if ! "$BAZEL" build "${targets[@]}" --output_groups=+descriptors,+report >"$OUT/build.log" 2>&1; then
     tail -n 40 "$OUT/build.log"
     fail "bazel build"
     finish
   fi
-  pass "bazel build //service:layers //service:layers_zstd //image:docker_save"
+  pass "bazel build ${targets[*]}"
   OUTPUT_PATH="$("$BAZEL" info output_path 2>/dev/null)"
   OUTPUT_BASE="$("$BAZEL" info output_base 2>/dev/null)"
   mapfile -t GZ < <(files_of //service:layers)
+  BASE_GZ="$(files_of @pyimage_base//:layer)"
+  mapfile -t ENV_ARGS < <(sed 's/^/-e\n/' "$(files_of //image:env)")
+  local report
+  report="$(files_of --output_groups=report //service:layers)"
+  echo "layer report of //service:layers (output group 'report', ${report#"$OUTPUT_PATH/"}):"
+  cat "$report"
+  [ "$MODE" = check ] || return 0
   mapfile -t ZST < <(files_of //service:layers_zstd)
   # shellcheck disable=SC2034 # read through namerefs (read_image)
   mapfile -t GZ_DESC < <(files_of --output_groups=descriptors //service:layers)
   # shellcheck disable=SC2034
   mapfile -t ZST_DESC < <(files_of --output_groups=descriptors //service:layers_zstd)
-  BASE_GZ="$(files_of @pyimage_base//:layer)"
   DOCKER_SAVE="$(files_of //image:docker_save)"
-  mapfile -t ENV_ARGS < <(sed 's/^/-e\n/' "$(files_of //image:env)")
-  cat "$(files_of --output_groups=report //service:layers)"
   # The all-zstd image needs a zstd base: the same tar, recompressed.
   gzip -dc "$BASE_GZ" | zstd -q -3 -T1 -o "$OUT/base.tar.zst"
   BASE_ZST="$OUT/base.tar.zst"
@@ -162,10 +146,10 @@ assemble() {
 
 assemble_all() {
   step "crane append + crane mutate: four images (base + our layers, in order)"
-  check "image gzip" assemble gzip "$BASE_GZ" "${GZ[@]}"
-  check "image zstd" assemble zstd "$BASE_ZST" "${ZST[@]}"
-  check "image mixed-gzip-base (gzip base, zstd layers)" assemble mixed-gzip-base "$BASE_GZ" "${ZST[@]}"
-  check "image mixed-zstd-base (zstd base, gzip layers)" assemble mixed-zstd-base "$BASE_ZST" "${GZ[@]}"
+  check_logged "image gzip" assemble gzip "$BASE_GZ" "${GZ[@]}"
+  check_logged "image zstd" assemble zstd "$BASE_ZST" "${ZST[@]}"
+  check_logged "image mixed-gzip-base (gzip base, zstd layers)" assemble mixed-gzip-base "$BASE_GZ" "${ZST[@]}"
+  check_logged "image mixed-zstd-base (zstd base, gzip layers)" assemble mixed-zstd-base "$BASE_ZST" "${GZ[@]}"
   docker_base_trap
 }
 
@@ -250,26 +234,26 @@ read_image() {
   local -n layers="$layers_var" descs="$desc_var"
   step "$tag: independent readers"
   echo "layer media types: $(python3 -c 'import json, sys; print(" ".join(l["mediaType"].rsplit(".", 1)[1] for l in json.load(open(sys.argv[1]))["layers"]))' "$OUT/$tag.manifest.json")"
-  check "$tag: crane validate" crane_validate "$tag"
-  check "$tag: manifest and config == our descriptors" descriptors "$tag" "$base" "${descs[@]}"
-  check "$tag: skopeo copy to an OCI layout; blobs re-hashed and decompressed" layout "$tag"
+  check_logged "$tag: crane validate" crane_validate "$tag"
+  check_logged "$tag: manifest and config == our descriptors" descriptors "$tag" "$base" "${descs[@]}"
+  check_logged "$tag: skopeo copy to an OCI layout; blobs re-hashed and decompressed" layout "$tag"
   # The file system does not depend on compression: the mixed images skip
   # crane export and are compared with the gzip image's export.
   local export="$OUT/gzip.export.tar"
   if [ -n "$full" ]; then
     export="$OUT/$tag.export.tar"
-    check "$tag: crane export == union of the layers; symlinks resolve" export_matches "$tag" "$base" "${layers[@]}"
+    check_logged "$tag: crane export == union of the layers; symlinks resolve" export_matches "$tag" "$base" "${layers[@]}"
   fi
-  check "$tag: umoci unpack (tree == crane export, runtime config)" umoci_unpack "$tag" "$export"
+  check_logged "$tag: umoci unpack (tree == crane export, runtime config)" umoci_unpack "$tag" "$export"
   rm -rf "$OUT/bundle-$tag" "$OUT/layout-$tag"
 }
 
 # ---- 4. the docker archive: byte identity, dive, container-structure-test ----------
 docker_archive() {
   step "gzip: docker archive (skopeo), docker-save identity, dive, container-structure-test"
-  check "gzip: blobs byte-identical to the test-only docker-save image" \
+  check_logged "gzip: blobs byte-identical to the test-only docker-save image" \
     python3 "$CHECK" same-blobs --docker-save "$DOCKER_SAVE" --manifest "$OUT/gzip.manifest.json"
-  check "gzip: skopeo copy to a docker archive" to_docker_archive gzip
+  check_logged "gzip: skopeo copy to a docker archive" to_docker_archive gzip
   # The docker archive format has no zstd: skopeo refuses rather than converting.
   if skopeo copy -q --src-tls-verify=false "docker://$REG/oci/service:zstd" \
     "docker-archive:$OUT/zstd.docker.tar:localhost/rules_pyimage/oci:zstd" >"$OUT/zstd-archive.log" 2>&1; then
@@ -277,8 +261,8 @@ docker_archive() {
   else
     echo "info: skopeo copy zstd -> docker-archive: $(grep -o 'zstd compression is not supported[^"]*' "$OUT/zstd-archive.log" || tail -n1 "$OUT/zstd-archive.log")"
   fi
-  check "gzip: dive --ci (efficiency 1, 0 wasted bytes)" dive_ci docker-archive "$OUT/gzip.docker.tar"
-  check "gzip: container-structure-test --driver tar" cst_tar "$OUT/gzip.docker.tar"
+  check_logged "gzip: dive --ci (efficiency 1, 0 wasted bytes)" dive_ci docker-archive "$OUT/gzip.docker.tar"
+  check_logged "gzip: container-structure-test --driver tar" cst_tar "$OUT/gzip.docker.tar"
 }
 
 to_docker_archive() {
@@ -404,22 +388,22 @@ run_podman() {
   private_podman
   local tag
   for tag in zstd mixed-gzip-base mixed-zstd-base gzip; do
-    check "$tag: podman pull + run check" podman_check "$tag"
+    check_logged "$tag: podman pull + run check" podman_check "$tag"
   done
-  check "gzip: podman run (default command) serves" podman_serve
-  check "gzip: container-structure-test --driver docker via podman" cst_podman
+  check_logged "gzip: podman run (default command) serves" podman_serve
+  check_logged "gzip: container-structure-test --driver docker via podman" cst_podman
 }
 
 step "tools"
-check "tools present" tools_present || finish
+check_logged "tools present" tools_present || finish
 build
 start_registry
-if [ "${1:-}" = "--run" ]; then
+if [ "$MODE" = run ]; then
   # The short path (a main job): the gzip image, pulled and run under podman.
-  check "image gzip" assemble gzip "$BASE_GZ" "${GZ[@]}"
+  check_logged "image gzip" assemble gzip "$BASE_GZ" "${GZ[@]}"
   step "podman (private store): pull from the registry, run \`service check\`"
   private_podman
-  check "gzip: podman pull + run check" podman_check gzip
+  check_logged "gzip: podman pull + run check" podman_check gzip
   cat "$OUT/run-gzip.out"
   finish
 fi

@@ -15,8 +15,11 @@
 # collide; it sits inside the checkout, which the harness mounts at the same
 # path inside its root, so Bazel can write logs there), removed by `finish`
 # when nothing failed and kept otherwise. `on_exit CMD...` registers cleanup
-# that runs on any exit, last registered first. A hook that edits sources runs
-# in a copy of its workspace: `hook_use_workspace_copy`.
+# that runs on any exit, last registered first; `on_finish CMD...` registers
+# cleanup that must run before `finish` removes OUT (e.g. unmounting what a
+# hook mounted under OUT) and on any other exit, also last registered first.
+# `check_logged` is `check` with CMD's output in a log under OUT. A hook that
+# edits sources runs in a copy of its workspace: `hook_use_workspace_copy`.
 
 # hook_init NAME: the counters, the paths and the EXIT trap.
 hook_init() {
@@ -29,6 +32,7 @@ hook_init() {
   HOOK_FAILED=0
   HOOK_T0=$SECONDS
   HOOK_CLEANUP=()
+  HOOK_FINISH_CLEANUP=()
   OUT="$(mktemp -d "$HERE/.test-out.XXXXXX")"
   trap _hook_run_cleanup EXIT
   trap 'exit 130' INT TERM
@@ -42,8 +46,25 @@ on_exit() {
   HOOK_CLEANUP+=("$q")
 }
 
+# on_finish CMD...: run CMD (one word list) once, when `finish` starts or
+# else when the hook exits; before any on_exit command.
+on_finish() {
+  local q
+  printf -v q '%q ' "$@"
+  HOOK_FINISH_CLEANUP+=("$q")
+}
+
+_hook_run_finish_cleanup() {
+  local i
+  for ((i = ${#HOOK_FINISH_CLEANUP[@]} - 1; i >= 0; i--)); do
+    eval "${HOOK_FINISH_CLEANUP[i]}" || true
+  done
+  HOOK_FINISH_CLEANUP=()
+}
+
 _hook_run_cleanup() {
   local i
+  _hook_run_finish_cleanup
   for ((i = ${#HOOK_CLEANUP[@]} - 1; i >= 0; i--)); do
     eval "${HOOK_CLEANUP[i]}" || true
   done
@@ -68,8 +89,25 @@ check() {
   if "$@"; then pass "$name"; else fail "$name"; fi
 }
 
+# check_logged NAME CMD...: like check, with CMD's output in $OUT/<NAME>.log;
+# a pass shows the log's last line, a failure its last 40 lines. Returns CMD's
+# status, so a hook can stop: `check_logged "tools" tools_present || finish`.
+check_logged() {
+  local name="$1" log
+  shift
+  log="$OUT/$(printf '%s' "$name" | tr -c 'A-Za-z0-9_.-' '_').log"
+  if "$@" >"$log" 2>&1; then
+    pass "$name: $(tail -n 1 "$log")"
+  else
+    sed 's/^/    /' "$log" | tail -n 40
+    fail "$name"
+    return 1
+  fi
+}
+
 # finish: the closing line tools/test-all.sh reads, then exit (1 if anything failed).
 finish() {
+  _hook_run_finish_cleanup
   echo
   echo "$HOOK_NAME: finished in $((SECONDS - HOOK_T0)) s"
   if [ "$HOOK_FAILED" = 0 ]; then rm -rf "$OUT"; else echo "$HOOK_NAME: logs in $OUT"; fi
