@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job of rules_pyimage (README): build the smoke example's image
-# layers, print the layer report, and run the image under podman. `--help`.
+# The main job of rules_pyimage (README): build the e2e/oci example's image
+# layers, print the layer report, assemble the image with crane and run it
+# under podman. `--help`.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -8,15 +9,19 @@ usage() {
   cat <<'USAGE'
 usage: bash tools/run-example.sh [--teardown]
 
-  (no option)   build layers + image, print the layer report, podman run
+  (no option)   build the layers, print the layer report, assemble the image
+                with crane, podman run it
   --teardown    same, then stop Bazel and unmount (tools/teardown.sh)
 
-Steps: tools/setup.sh (the offline Bazel root, once), tools/image/*.sh (the
-cached base layer and CPython tree, once), then in e2e/smoke
-`bazel build //app:layers //image:image`, the `report` output group of
-//app:layers, `podman load` of the docker-save tarball and `podman run`.
-The Bazel server and caches are kept between runs (a second run takes a
-fraction of the first); tools/teardown.sh stops them.
+Steps: tools/setup.sh (the offline Bazel root, the cached base layer and
+CPython tree, the OCI tools; each once), then `e2e/oci/test.sh --run`:
+in e2e/oci `bazel build //service:layers` and the layer report (its `report`
+output group); `crane registry serve` on a loopback port, `crane append` of
+the base layer and the five layers, `crane mutate` (entrypoint, env, workdir);
+`podman pull` into a private store and `podman run ... check`, whose output
+(the service's answers to its endpoints) is printed. The registry and the
+podman store are removed at the end; the Bazel server and caches are kept
+(a second run takes a fraction of the first); tools/teardown.sh stops them.
 USAGE
 }
 
@@ -36,39 +41,13 @@ for a in "$@"; do
   esac
 done
 
-BAZEL="$REPO/tools/bazel"
-TAG="localhost/rules_pyimage/smoke:test"
 start=$SECONDS
 log() { printf '[run-example] %s\n' "$*" >&2; }
 
 main() {
   "$REPO/tools/setup.sh"
-  "$REPO/tools/image/make-interpreter.sh" >/dev/null
-  "$REPO/tools/image/make-base.sh" >/dev/null
-  cd "$REPO/e2e/smoke"
-
-  log "bazel build //app:layers //image:image (layers of //app:app + a docker-save tarball)"
-  "$BAZEL" build //app:layers //image:image --output_groups=+report
-  local report image
-  report="$("$BAZEL" cquery --output=files --output_groups=report //app:layers 2>/dev/null | head -n1)"
-  image="$("$BAZEL" cquery --output=files //image:image 2>/dev/null | grep '\.tar$' | head -n1)"
-
-  echo
-  echo "== layer report (//app:layers, output group 'report': $report)"
-  cat "$report"
-  echo
-  echo "== image: e2e/smoke/$image ($(du -h "$image" | cut -f1))"
-
-  if ! command -v podman >/dev/null; then
-    log "podman is not installed: running the app with 'bazel run //app' instead"
-    "$BAZEL" run //app
-    return
-  fi
-  echo
-  echo "== podman load + podman run $TAG"
-  podman load -q -i "$image"
-  podman run --rm --runtime runc --cgroup-manager=cgroupfs \
-    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none "$TAG"
+  log "e2e/oci/test.sh --run: build, layer report, crane assembly, podman run"
+  bash "$REPO/e2e/oci/test.sh" --run
 }
 
 rc=0
