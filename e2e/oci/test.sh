@@ -2,7 +2,9 @@
 # Host-side checks of e2e/oci (run by tools/test-all.sh after `bazel test //...`,
 # or by hand: `e2e/oci/test.sh`): our layers assembled and read by independent
 # OCI tools, never by rules_pyimage's own code. Ends with `N passed, N failed`.
-# `test.sh --run` only builds, assembles the gzip image and runs it under podman.
+# `test.sh --run` (the README's main job, via tools/run-example.sh) only builds
+# the gzip layers, prints their report, assembles the gzip image and runs it
+# under podman.
 #
 #   1. bazel build of the gzip and zstd layer sets and of the test-only
 #      docker-save image of the same layers;
