@@ -69,6 +69,46 @@ def runfiles_entries(runfiles):
         entries.append(runfile_entry(line.split("\t")[1], line, None))
     return entries
 
+# ---- several binaries over one runfiles tree (pure) ----
+
+def _source(line):
+    fields = line.split("\t")
+    return fields[2] if len(fields) > 2 else "(empty file)"
+
+def union_runfiles(binaries):
+    """The union of several binaries' runfiles entries, each path once.
+
+    An entry of a later binary whose path an earlier binary already has is dropped when
+    both are the same (same kind and source); when they differ the union is refused:
+    one image path cannot hold two files. Entries of one binary are kept as they are
+    (the tool merges a file listed twice).
+
+    Args:
+      binaries: list of (binary name for messages, list of runfile_entry), in image order.
+
+    Returns:
+      struct(entries = list of runfile_entry, conflict = "" or a message naming the
+      path, both binaries and both sources).
+    """
+    owner = {}  # path -> (binary, line) of the first binary that has it
+    entries = []
+    for name, own in binaries:
+        mine = {}
+        for e in own:
+            first = owner.get(e.path)
+            if first and first[0] != name:
+                if first[1] != e.line:
+                    return struct(entries = [], conflict = (
+                        "%s and %s both have the runfile %s, from different files (%s and %s); " +
+                        "one image path holds one file: give them the same dependency or build two images"
+                    ) % (first[0], name, e.path, _source(first[1]), _source(e.line)))
+                continue
+            mine[e.path] = (name, e.line)
+            entries.append(e)
+        for path, v in mine.items():
+            owner.setdefault(path, v)
+    return struct(entries = entries, conflict = "")
+
 # ---- the partition (pure) ----
 
 def _in_fragment(path, pip_prefixes):
