@@ -157,6 +157,22 @@ def _py_image_layer_impl(ctx):
         ),
     ]
 
+_PLATFORMS = "//command_line_option:platforms"
+
+def _platform_transition_impl(settings, attr):
+    if not attr.platform:
+        return {_PLATFORMS: settings[_PLATFORMS]}  # unchanged: the very same configuration
+    return {_PLATFORMS: [attr.platform]}
+
+# On the rule (not on `binary`): the binaries, their pip wheels, the Python toolchain of
+# the interpreter layer and the layer actions are all configured for `platform`; the
+# `pyimage` tool is the toolchain's `cfg = "exec"` attribute, so it stays on the exec platform.
+_platform_transition = transition(
+    implementation = _platform_transition_impl,
+    inputs = [_PLATFORMS],
+    outputs = [_PLATFORMS],
+)
+
 py_image_layer = rule(
     implementation = _py_image_layer_impl,
     doc = """Splits a Python binary into ordered, byte-deterministic OCI layer tars.
@@ -209,6 +225,13 @@ warnings, and an error past the layer limit counting `base_layers`).
             providers = [LayerTierInfo, TierLookupInfo],
             doc = "Pin a `layer_tier` for this target. Default: the tier of the `@rules_pyimage//py:layer_tier` flag. Package fragments whose settings equal the flag tier's are shared, not rebuilt.",
         ),
+        "platform": attr.label(
+            doc = """Target platform of the image (e.g. a `platform` with `@platforms//cpu:arm64`):
+the binaries, their pip packages and the Python toolchain of the interpreter layer are
+configured for it; the `pyimage` tool still runs on the exec platform. Default: the
+build's target platform. The pip repositories must provide files for that platform
+(rules_python selects wheels by the host unless told otherwise).""",
+        ),
         "base_layers": attr.int(
             default = 0,
             doc = "Layers of the base image below these; counted against the tier's `max_layers` by the validation action.",
@@ -218,6 +241,7 @@ warnings, and an error past the layer limit counting `base_layers`).
             providers = [LayerTierInfo, TierLookupInfo],
         ),
     },
+    cfg = _platform_transition,
     toolchains = [
         TOOLCHAIN_TYPE,
         config_common.toolchain_type(PY_TOOLCHAIN, mandatory = False),

@@ -294,3 +294,32 @@ runfiles_symlink = rule(
         "src": attr.label(allow_single_file = True),
     },
 )
+
+# ---- platform: the binary in the target platform's configuration, the tool on the exec platform ----
+
+def _platform_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    app = [a for a in analysistest.target_actions(env) if a.mnemonic == "PyImageApp"]
+    asserts.equals(env, 1, len(app), "PyImageApp actions")
+    inputs = app[0].inputs.to_list() if app else []
+    names = [f.basename for f in inputs]
+    for want in ctx.attr.inputs:
+        asserts.true(env, want in names, "%s must be an input of the app layer (the binary configured for the platform): %s" % (want, names))
+    for unwanted in ctx.attr.not_inputs:
+        asserts.false(env, unwanted in names, "%s must not be an input of the app layer" % unwanted)
+    tool = [f for f in inputs if f.basename == ctx.attr.tool_name]
+    asserts.equals(env, 1, len(tool), "the tool among the inputs")
+    if tool:
+        asserts.true(env, "-exec" in tool[0].root.path, "the tool must be built for the exec platform: " + tool[0].path)
+    return analysistest.end(env)
+
+platform_test = analysistest.make(
+    _platform_test_impl,
+    attrs = {
+        "inputs": attr.string_list(doc = "basenames the app layer action must have as inputs"),
+        "not_inputs": attr.string_list(doc = "basenames it must not have"),
+        "tool_name": attr.string(doc = "basename of the generated pyimage tool"),
+    },
+    # a pyimage toolchain whose tool is a generated file, so its configuration shows in its path
+    config_settings = {"//command_line_option:extra_toolchains": [str(Label("//py/tests:generated_pyimage_toolchain"))]},
+)
