@@ -203,8 +203,9 @@ gives `/app/server`, `/app/worker` and `/app/migrate`, each with its `<name>.run
 once) and the union of their `_repo_mapping` files. Package fragments are the same
 artifacts as in single-binary images (built once at each distribution); a pip layer whose
 fragments equal one binary's own is that binary's layer (no second merge); the first-party
-and app layers hold the union. Two binaries whose runfiles put different files at one path,
-or whose names are equal, are an analysis error naming both. Use `oci_image(entrypoint =
+and app layers hold the union. Bazel's generated empty `__init__.py` of one binary gives
+way to another binary's real file at that path; two binaries whose runfiles put different
+files at one path otherwise, or whose names are equal, are an analysis error naming both. Use `oci_image(entrypoint =
 ["/app/server"])` or run another binary with `--entrypoint /app/worker`.
 
 Output groups: `descriptors` (one JSON per layer, in order), `report` (human-readable

@@ -112,6 +112,14 @@ def _union_test(ctx):
     asserts.equals(env, [], clash.entries)
     for want in ["//:server and //:migrate", "_main/lib/x.py", "/src/_main/lib/x.py and /gen/lib/x.py"]:
         asserts.true(env, want in clash.conflict, "%r not in %r" % (want, clash.conflict))
+
+    # Bazel's generated empty `__init__.py` gives way to a real one, whichever binary comes first
+    real = _entries("_main/lib/__init__.py")
+    empty = [runfile_entry("_main/lib/__init__.py", "empty\t_main/lib/__init__.py", None)]
+    for order in [[("//:a", real), ("//:b", empty)], [("//:b", empty), ("//:a", real)]]:
+        got = union_runfiles(order)
+        asserts.equals(env, "", got.conflict)
+        asserts.equals(env, real, got.entries)
     return unittest.end(env)
 
 union_test = unittest.make(_union_test)
