@@ -140,7 +140,7 @@ def _runfiles_layer(ctx, who, tool, settings, name, kind, mnemonic, lines, files
     )
     return layer(kind, name, built.tar, built.descriptor, patterns = patterns)
 
-def _union_entries(binaries):
+def _union_entries(who, binaries):
     """The runfiles entries of the binaries, each path once.
 
     Fails naming both binaries when two of them put different files at one path.
@@ -152,11 +152,8 @@ def _union_entries(binaries):
         for b in binaries
     ])
     if union.conflict:
-        _fail(_who_all(binaries), union.conflict)
+        _fail(who, union.conflict)
     return union.entries
-
-def _who_all(binaries):
-    return ", ".join([label_str(b.label) for b in binaries])
 
 def _repo_mapping(ctx, binaries, prefix):
     """The `_repo_mapping` file of the image: the binary's, or the union of the binaries'.
@@ -191,7 +188,7 @@ def _runfiles_layers(ctx, who, tool, tier, lookup, binaries, interpreter_files, 
     layer holding it, and the sandbox stages only those files (not every pip file).
     """
     parts = partition_runfiles(
-        _union_entries(binaries),  # O(runfiles), at the binary (or the rule) only
+        _union_entries(who, binaries),  # O(runfiles), at the binary (or the rule) only
         interpreter_paths = {manifest_line(f).split("\t")[1]: True for f in interpreter_files.to_list()} if interpreter_files else {},
         pip_prefixes = {p: True for p in skip_prefixes.to_list()},  # O(packages)
         label_prefixes = _label_prefixes(lookup),
