@@ -11,13 +11,18 @@
 #   5. `bazel aquery`: the zstd group's fragment and merge actions (built at the
 #      distributions by the aspect, under the flag's tier) carry its
 #      execution requirement, no other action does;
-#   6. `--@rules_pyimage//py:compression=none` makes every layer an uncompressed tar.
+#   6. `--@rules_pyimage//py:compression=none` makes every layer an uncompressed tar;
+#   7. incremental: after editing only worker/jobs.py, rebuilding the three-binary
+#      layers re-runs only their app layer (+ validation), from the execution log.
+# Runs in a copy of the workspace (e2e/.work/multi): the edit never touches the checkout.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 # shellcheck source=tools/lib/hook.sh
 . "$HERE/../../tools/lib/hook.sh"
 hook_init multi
+hook_use_workspace_copy
+EXECLOG="$REPO/tools/bench_bazel/execlog.py"
 PODMAN_RUN=(podman run --rm --runtime runc --cgroup-manager=cgroupfs
   --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none)
 LOADED=() # image IDs loaded here, removed on exit (not forced: a concurrent run may use them)
@@ -32,7 +37,22 @@ if "$REPO/tools/image/make-interpreter.sh" >/dev/null && "$REPO/tools/image/make
   pass "tools/image/make-interpreter.sh, tools/image/make-base.sh"
 else
   fail "tools/image scripts"
-  finish
+  step "incremental: edit only worker/jobs.py, rebuild the three-binary layers"
+FLAGS=(--disk_cache=)
+check "up-to-date build before the edit" "$BAZEL" build "${FLAGS[@]}" //image:all_layers
+sed -i 's/"notify"/"notify", "cleanup"/' worker/jobs.py
+check "the edit changed worker/jobs.py (in the copy)" bash -c '! cmp -s "$1" "$2"' _ worker/jobs.py "$HERE/worker/jobs.py"
+check "incremental build after the edit" \
+  "$BAZEL" build "${FLAGS[@]}" --execution_log_json_file="$OUT/incremental.json" //image:all_layers
+"$PYTHON" "$EXECLOG" summary "$OUT/incremental.json"
+check "only the union's app layer (+ validation) re-ran" \
+  "$PYTHON" "$EXECLOG" check-only "$OUT/incremental.json" \
+  --allow 'PyImageApp:^image/all_layers_' \
+  --allow 'PyImageValidate:^image/all_layers_' \
+  --exactly 'PyImageApp:^image/all_layers_=1' \
+  --exactly 'PyImage(Layer|Merge|FirstParty|Interpreter|RepoMapping)=0'
+
+finish
 fi
 
 step "bazel build //image:all //image:mixed"
@@ -41,7 +61,22 @@ if "$BAZEL" build //image:all //image:mixed >"$OUT/build.log" 2>&1; then
 else
   tail -n 40 "$OUT/build.log"
   fail "bazel build //image:all //image:mixed"
-  finish
+  step "incremental: edit only worker/jobs.py, rebuild the three-binary layers"
+FLAGS=(--disk_cache=)
+check "up-to-date build before the edit" "$BAZEL" build "${FLAGS[@]}" //image:all_layers
+sed -i 's/"notify"/"notify", "cleanup"/' worker/jobs.py
+check "the edit changed worker/jobs.py (in the copy)" bash -c '! cmp -s "$1" "$2"' _ worker/jobs.py "$HERE/worker/jobs.py"
+check "incremental build after the edit" \
+  "$BAZEL" build "${FLAGS[@]}" --execution_log_json_file="$OUT/incremental.json" //image:all_layers
+"$PYTHON" "$EXECLOG" summary "$OUT/incremental.json"
+check "only the union's app layer (+ validation) re-ran" \
+  "$PYTHON" "$EXECLOG" check-only "$OUT/incremental.json" \
+  --allow 'PyImageApp:^image/all_layers_' \
+  --allow 'PyImageValidate:^image/all_layers_' \
+  --exactly 'PyImageApp:^image/all_layers_=1' \
+  --exactly 'PyImage(Layer|Merge|FirstParty|Interpreter|RepoMapping)=0'
+
+finish
 fi
 OUTPUT_PATH="$("$BAZEL" info output_path 2>/dev/null)"
 files_of() { "$BAZEL" cquery --output=files "$@" 2>/dev/null | sed "s|^bazel-out/|$OUTPUT_PATH/|"; }
@@ -127,7 +162,7 @@ if "$BAZEL" aquery --@rules_pyimage//py:layer_tier=//:mixed \
   --output=jsonproto >"$OUT/aquery.json" 2>"$OUT/aquery.log"; then
   # five web packages + the web merge
   check "no-remote-cache on exactly the web group's actions" \
-    "$PYTHON" "$HERE/tests/aquery_check.py" "$OUT/aquery.json" 6
+    "$PYTHON" tests/aquery_check.py "$OUT/aquery.json" 6
 else
   tail -n 20 "$OUT/aquery.log"
   fail "bazel aquery"
@@ -152,5 +187,20 @@ else
   tail -n 20 "$OUT/none.log"
   fail "bazel build --@rules_pyimage//py:compression=none"
 fi
+
+step "incremental: edit only worker/jobs.py, rebuild the three-binary layers"
+FLAGS=(--disk_cache=)
+check "up-to-date build before the edit" "$BAZEL" build "${FLAGS[@]}" //image:all_layers
+sed -i 's/"notify"/"notify", "cleanup"/' worker/jobs.py
+check "the edit changed worker/jobs.py (in the copy)" bash -c '! cmp -s "$1" "$2"' _ worker/jobs.py "$HERE/worker/jobs.py"
+check "incremental build after the edit" \
+  "$BAZEL" build "${FLAGS[@]}" --execution_log_json_file="$OUT/incremental.json" //image:all_layers
+"$PYTHON" "$EXECLOG" summary "$OUT/incremental.json"
+check "only the union's app layer (+ validation) re-ran" \
+  "$PYTHON" "$EXECLOG" check-only "$OUT/incremental.json" \
+  --allow 'PyImageApp:^image/all_layers_' \
+  --allow 'PyImageValidate:^image/all_layers_' \
+  --exactly 'PyImageApp:^image/all_layers_=1' \
+  --exactly 'PyImage(Layer|Merge|FirstParty|Interpreter|RepoMapping)=0'
 
 finish
