@@ -12,7 +12,10 @@
 #      distributions by the aspect, under the flag's tier) carry its
 #      execution requirement, no other action does;
 #   6. `--@rules_pyimage//py:compression=none` makes every layer an uncompressed tar;
-#   7. incremental: after editing only worker/jobs.py, rebuilding the three-binary
+#   7. `py_image_layer(platform = ...)`: migrate for linux/arm64 next to linux/amd64;
+#      its pure-Python pip layers have the amd64 digests, no ELF file of another
+#      machine than aarch64 (no host leak: the arm64 Python toolchain is the image's);
+#   8. incremental: after editing only worker/jobs.py, rebuilding the three-binary
 #      layers re-runs only their app layer (+ validation), from the execution log.
 # Runs in a copy of the workspace (e2e/.work/multi): the edit never touches the checkout.
 set -uo pipefail
@@ -37,22 +40,7 @@ if "$REPO/tools/image/make-interpreter.sh" >/dev/null && "$REPO/tools/image/make
   pass "tools/image/make-interpreter.sh, tools/image/make-base.sh"
 else
   fail "tools/image scripts"
-  step "incremental: edit only worker/jobs.py, rebuild the three-binary layers"
-FLAGS=(--disk_cache=)
-check "up-to-date build before the edit" "$BAZEL" build "${FLAGS[@]}" //image:all_layers
-sed -i 's/"notify"/"notify", "cleanup"/' worker/jobs.py
-check "the edit changed worker/jobs.py (in the copy)" bash -c '! cmp -s "$1" "$2"' _ worker/jobs.py "$HERE/worker/jobs.py"
-check "incremental build after the edit" \
-  "$BAZEL" build "${FLAGS[@]}" --execution_log_json_file="$OUT/incremental.json" //image:all_layers
-"$PYTHON" "$EXECLOG" summary "$OUT/incremental.json"
-check "only the union's app layer (+ validation) re-ran" \
-  "$PYTHON" "$EXECLOG" check-only "$OUT/incremental.json" \
-  --allow 'PyImageApp:^image/all_layers_' \
-  --allow 'PyImageValidate:^image/all_layers_' \
-  --exactly 'PyImageApp:^image/all_layers_=1' \
-  --exactly 'PyImage(Layer|Merge|FirstParty|Interpreter|RepoMapping)=0'
-
-finish
+  finish
 fi
 
 step "bazel build //image:all //image:mixed"
@@ -61,22 +49,7 @@ if "$BAZEL" build //image:all //image:mixed >"$OUT/build.log" 2>&1; then
 else
   tail -n 40 "$OUT/build.log"
   fail "bazel build //image:all //image:mixed"
-  step "incremental: edit only worker/jobs.py, rebuild the three-binary layers"
-FLAGS=(--disk_cache=)
-check "up-to-date build before the edit" "$BAZEL" build "${FLAGS[@]}" //image:all_layers
-sed -i 's/"notify"/"notify", "cleanup"/' worker/jobs.py
-check "the edit changed worker/jobs.py (in the copy)" bash -c '! cmp -s "$1" "$2"' _ worker/jobs.py "$HERE/worker/jobs.py"
-check "incremental build after the edit" \
-  "$BAZEL" build "${FLAGS[@]}" --execution_log_json_file="$OUT/incremental.json" //image:all_layers
-"$PYTHON" "$EXECLOG" summary "$OUT/incremental.json"
-check "only the union's app layer (+ validation) re-ran" \
-  "$PYTHON" "$EXECLOG" check-only "$OUT/incremental.json" \
-  --allow 'PyImageApp:^image/all_layers_' \
-  --allow 'PyImageValidate:^image/all_layers_' \
-  --exactly 'PyImageApp:^image/all_layers_=1' \
-  --exactly 'PyImage(Layer|Merge|FirstParty|Interpreter|RepoMapping)=0'
-
-finish
+  finish
 fi
 OUTPUT_PATH="$("$BAZEL" info output_path 2>/dev/null)"
 files_of() { "$BAZEL" cquery --output=files "$@" 2>/dev/null | sed "s|^bazel-out/|$OUTPUT_PATH/|"; }
@@ -186,6 +159,17 @@ if "$BAZEL" build --@rules_pyimage//py:compression=none //image:mixed_layers >"$
 else
   tail -n 20 "$OUT/none.log"
   fail "bazel build --@rules_pyimage//py:compression=none"
+fi
+
+step "platform = linux/arm64 next to linux/amd64 (//arm64)"
+if "$BAZEL" build --output_groups=+descriptors //arm64:migrate_arm64_layers //arm64:migrate_amd64_layers >"$OUT/arm64.log" 2>&1; then
+  mapfile -t AMD64 < <(files_of //arm64:migrate_amd64_layers)
+  mapfile -t ARM64 < <(files_of //arm64:migrate_arm64_layers)
+  check "arm64 layers: another configuration, pure pip layers as amd64's, no non-aarch64 ELF" \
+    "$PYTHON" tests/arch_check.py --amd64 "${AMD64[@]}" --arm64 "${ARM64[@]}"
+else
+  tail -n 20 "$OUT/arm64.log"
+  fail "bazel build //arm64:..."
 fi
 
 step "incremental: edit only worker/jobs.py, rebuild the three-binary layers"
