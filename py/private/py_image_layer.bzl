@@ -208,6 +208,30 @@ way to another binary's real file at that path; two binaries whose runfiles put 
 files at one path otherwise, or whose names are equal, are an analysis error naming both. Use `oci_image(entrypoint =
 ["/app/server"])` or run another binary with `--entrypoint /app/worker`.
 
+Another target platform (an image for linux/arm64 built on linux/amd64):
+
+```starlark
+platform(
+    name = "linux_arm64",
+    constraint_values = ["@platforms//os:linux", "@platforms//cpu:arm64"],
+)
+
+py_image_layer(
+    name = "layers_arm64",
+    binary = ":server",
+    platform = ":linux_arm64",
+)
+```
+
+The target, its binaries, their pip packages and the Python toolchain of the interpreter
+layer are configured for `platform`; the `pyimage` tool runs on the exec platform. The
+platform needs a Python toolchain of its own (an interpreter tree for `interpreter_group`,
+or the image's python3 through `py_runtime(interpreter_path = ...)`) and, for Bazel 7's
+`py_binary`, a C++ toolchain; the pip repositories must provide that platform's wheels
+(rules_python 0.22.1 installs the host's: pure-Python packages are the same bytes, native
+ones would be the host's). Pure-Python package layers have the same bytes for every
+platform.
+
 Output groups: `descriptors` (one JSON per layer, in order), `report` (human-readable
 table), `plan` (the plan JSON given to the tool), `runfiles_paths` (every image path the
 binary's runfiles must occupy, for invariant tests), `_validation` (`pyimage validate`:
@@ -230,8 +254,7 @@ warnings, and an error past the layer limit counting `base_layers`).
             doc = """Target platform of the image (e.g. a `platform` with `@platforms//cpu:arm64`):
 the binaries, their pip packages and the Python toolchain of the interpreter layer are
 configured for it; the `pyimage` tool still runs on the exec platform. Default: the
-build's target platform. The pip repositories must provide files for that platform
-(rules_python selects wheels by the host unless told otherwise).""",
+build's target platform (see "Another target platform" above).""",
         ),
         "base_layers": attr.int(
             default = 0,

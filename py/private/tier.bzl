@@ -259,6 +259,10 @@ layer_tier(
         "mylibs": ["//libs/..."],
     },
     interpreter_group = "python",
+    # settings per layer (default: the tier's compression and owner, no tags)
+    group_compression = {"nvidia": "zstd:19", "torch_libs": "zstd", "app": "gzip:1"},
+    group_execution_requirements = {"nvidia": ["no-remote-cache"]},
+    group_owner = {"app": "65532:65532"},
 )
 ```
 """,
