@@ -15,7 +15,7 @@ load(":toolchain.bzl", "TOOLCHAIN_TYPE", "pyimage_tool")
 # alias (actual), aspect_rules_py (deps, data, and `whl_install`'s `src`).
 ATTR_ASPECTS = ["deps", "data", "srcs", "actual", "src", "runtime_deps"]
 
-def fragment(name, version, group, part, tar, descriptor):
+def fragment(name, version, group, part, tar, descriptor, key):
     """A fragment: the tar of one pip distribution, or of one subpath split of it.
 
     Args:
@@ -25,11 +25,12 @@ def fragment(name, version, group, part, tar, descriptor):
       part: index of the tier's split of the distribution, -1 for the whole or the rest.
       tar: the fragment's tar File.
       descriptor: its JSON descriptor File.
+      key: the `key` of the settings it was built with (byte settings + execution requirements).
 
     Returns:
-      struct(name, version, group, part, tar, descriptor).
+      struct(name, version, group, part, tar, descriptor, key).
     """
-    return struct(name = name, version = version, group = group, part = part, tar = tar, descriptor = descriptor)
+    return struct(name = name, version = version, group = group, part = part, tar = tar, descriptor = descriptor, key = key)
 
 # ---- which group a distribution belongs to ----
 
@@ -98,19 +99,21 @@ def _split_parts(dist, splits, group_of_rest):
     parts.append((group_of_rest, -1, ".rest", depset(rest)))
     return parts
 
-def declare_fragments(actions, tool, dist, settings, splits, group_of_rest, out_prefix = ""):
+def declare_fragments(actions, tool, dist, lookup, splits, group_of_rest, out_prefix = ""):
     """Declares the fragment actions of one pip distribution.
 
     The aspect calls it at the distribution's own target (outputs under
     `<repo>/_pyimage/<fingerprint>/`), so every binary of a configuration shares them.
     A rule with a pinned tier whose settings differ calls it with `out_prefix` (the
-    rule's own directory).
+    rule's own directory). Each fragment is built with the settings of its group (a
+    split part's group, or the distribution's), so the fingerprint in its path is that
+    group's.
 
     Args:
       actions: ctx.actions of the caller (aspect or rule).
       tool: FilesToRunProvider of `pyimage`.
       dist: distribution struct (see `_detect`).
-      settings: layer_settings(tier).
+      lookup: TierLookupInfo of the tier.
       splits: list of (subpath glob, group, pattern) for this distribution, tier order.
       group_of_rest: group of the files no split takes.
       out_prefix: "" in the aspect, else a directory prefix inside the caller's package.
@@ -121,12 +124,13 @@ def declare_fragments(actions, tool, dist, settings, splits, group_of_rest, out_
     stem = dist.name + ("-" + dist.version if dist.version else "")
     if splits:
         stem += "-s" + hash8(split_key(splits))
-    base = "_pyimage/%s/%s" % (settings.fingerprint, stem)
-    if out_prefix:
-        base = out_prefix + dist.repo + "/" + base
     package = dist.name + ("==" + dist.version if dist.version else "")
     out = []
     for group, part, suffix, files in _split_parts(dist, splits, group_of_rest):
+        settings = layer_settings(lookup, group)
+        base = "_pyimage/%s/%s" % (settings.fingerprint, stem)
+        if out_prefix:
+            base = out_prefix + dist.repo + "/" + base
         manifest = actions.args()
         manifest.set_param_file_format("multiline")
         manifest.add_all(files, map_each = manifest_line, expand_directories = False)
@@ -142,16 +146,27 @@ def declare_fragments(actions, tool, dist, settings, splits, group_of_rest, out_
             progress_message = "PyImageLayer %s%s%s [%s]" % (dist.name, (" " + dist.version) if dist.version else "", (" part " + suffix[1:]) if suffix else "", settings.fingerprint),
             package = package,
         )
-        out.append(fragment(dist.name, dist.version, group, part, layer.tar, layer.descriptor))
+        out.append(fragment(dist.name, dist.version, group, part, layer.tar, layer.descriptor, settings.key))
     return out
+
+def _reusable(dist, lookup, splits, group):
+    """Whether the fragments the aspect built for a distribution serve a pinned tier as they are."""
+    if dist.split_key != split_key(splits):
+        return False
+    for f in dist.fragments:
+        new_group = splits[f.part][1] if f.part >= 0 else group
+        if layer_settings(lookup, new_group).key != f.key:
+            return False
+    return True
 
 def regroup_fragments(actions, tool, tier, lookup, distributions, out_prefix):
     """The fragments of a binary's distributions under a pinned tier (not the flag's).
 
     A distribution whose fragments the aspect already built with equal settings and
-    splits (the common case: a pin that only regroups) reuses them with the pinned tier's
-    groups; only distributions whose bytes differ get new fragments, built in the
-    caller's directory.
+    splits for their groups under the pinned tier (the common case: a pin that only
+    regroups) reuses them with the pinned tier's groups; only distributions whose bytes
+    (or actions' execution requirements) differ get new fragments, built in the caller's
+    directory.
 
     Args:
       actions: ctx.actions of the rule.
@@ -164,21 +179,24 @@ def regroup_fragments(actions, tool, tier, lookup, distributions, out_prefix):
     Returns:
       (dict group -> depset of fragments, dict of matched patterns -> True).
     """
-    settings = layer_settings(tier)
     groups = {}
     matched = {}
+    seen = {}
     for dist in distributions.to_list():  # one entry per distribution; rule level, once per target
+        if dist.label in seen:
+            continue  # the same distribution reached through two binaries
+        seen[dist.label] = True
         group, patterns = assign_group(tier, lookup, dist.name)
         splits = lookup.splits.get(dist.name, [])
         for p in patterns + [s[2] for s in splits]:
             matched[p] = True
-        if dist.fingerprint == tier.fingerprint and dist.split_key == split_key(splits):
+        if _reusable(dist, lookup, splits, group):
             frags = [
-                fragment(f.name, f.version, splits[f.part][1] if f.part >= 0 else group, f.part, f.tar, f.descriptor)
+                fragment(f.name, f.version, splits[f.part][1] if f.part >= 0 else group, f.part, f.tar, f.descriptor, f.key)
                 for f in dist.fragments
             ]
         else:
-            frags = declare_fragments(actions, tool, dist, settings, splits, group, out_prefix = out_prefix)
+            frags = declare_fragments(actions, tool, dist, lookup, splits, group, out_prefix = out_prefix)
         for f in frags:
             groups.setdefault(f.group, []).append(f)
     return {k: depset(v) for k, v in groups.items()}, matched
@@ -295,7 +313,7 @@ def _fragment_aspect_impl(target, ctx):
     lookup = ctx.attr._layer_tier[TierLookupInfo]
     group, patterns = assign_group(tier, lookup, dist.name)
     splits = lookup.splits.get(dist.name, [])
-    frags = declare_fragments(ctx.actions, pyimage_tool(ctx), dist, layer_settings(tier), splits, group)
+    frags = declare_fragments(ctx.actions, pyimage_tool(ctx), dist, lookup, splits, group)
     own_groups = {}
     for f in frags:
         own_groups.setdefault(f.group, []).append(f)
@@ -307,8 +325,8 @@ def _fragment_aspect_impl(target, ctx):
         label = dist.label,
         files = dist.files,
         tree = dist.tree,
-        # what the flag's tier built here, reused by pinned tiers with equal settings
-        fingerprint = tier.fingerprint,
+        # what the flag's tier built here (each fragment with its settings' key),
+        # reused by pinned tiers with equal settings
         split_key = split_key(splits),
         fragments = tuple(frags),
     )

@@ -2,26 +2,19 @@
 (every kind: fragment, interpreter, first-party, app), `pyimage merge` concatenates
 fragments without recompressing them."""
 
-load(":compression.bzl", "COMPRESSIONS")
+def layer_settings(lookup, group):
+    """The settings of one layer of a tier.
 
-def layer_settings(tier):
-    """The settings of a tier that change layer bytes, plus the layer file extension.
+    What changes its bytes, its file extension and its actions' execution requirements.
 
     Args:
-      tier: LayerTierInfo.
+      lookup: TierLookupInfo of the tier.
+      group: the layer's name (a tier group, `pip`, `app` or the interpreter group).
 
     Returns:
-      struct(compression, level, root, owner, keep_pyc, fingerprint, ext).
+      struct(compression, level, root, owner, keep_pyc, fingerprint, ext, execution_requirements, key).
     """
-    return struct(
-        compression = tier.compression,
-        level = tier.compression_level,
-        root = tier.root,
-        owner = tier.owner,
-        keep_pyc = tier.keep_pyc,
-        fingerprint = tier.fingerprint,
-        ext = COMPRESSIONS[tier.compression].ext,
-    )
+    return lookup.settings.get(group, lookup.default_settings)
 
 # ---- manifest lines (map_each callbacks: Bazel calls them lazily at execution) ----
 
@@ -56,7 +49,7 @@ def declare_layer(actions, tool, settings, tar_path, manifest_path, manifest, in
     Args:
       actions: ctx.actions of the caller (rule or aspect).
       tool: FilesToRunProvider of `pyimage`.
-      settings: layer_settings(tier).
+      settings: layer_settings(lookup, group) of the layer.
       tar_path: path of the layer tar, relative to the caller's package; the descriptor is
         `<tar_path>.json`.
       manifest_path: path of the manifest file, relative to the caller's package.
@@ -96,15 +89,17 @@ def declare_layer(actions, tool, settings, tar_path, manifest_path, manifest, in
         outputs = [tar, descriptor],
         mnemonic = mnemonic,
         progress_message = progress_message,
+        execution_requirements = settings.execution_requirements,
     )
     return struct(tar = tar, descriptor = descriptor)
 
-def declare_merge(actions, tool, tar_path, name, fragments, progress_message):
+def declare_merge(actions, tool, settings, tar_path, name, fragments, progress_message):
     """Declares the `pyimage merge` action concatenating fragments into one layer.
 
     Args:
       actions: ctx.actions of the caller.
       tool: FilesToRunProvider of `pyimage`.
+      settings: layer_settings(lookup, group) of the merged layer (its fragments were built with them).
       tar_path: path of the merged tar, relative to the caller's package; the descriptor is
         `<tar_path>.json`.
       name: the layer's name (recorded in its descriptor).
@@ -130,5 +125,6 @@ def declare_merge(actions, tool, tar_path, name, fragments, progress_message):
         outputs = [tar, descriptor],
         mnemonic = "PyImageMerge",
         progress_message = progress_message,
+        execution_requirements = settings.execution_requirements,
     )
     return struct(tar = tar, descriptor = descriptor)

@@ -10,7 +10,7 @@ load("@rules_python//python:py_info.bzl", "PyInfo")
 load(":fragment_aspect.bzl", "fragment_aspect")
 load(":layer_action.bzl", "declare_layer", "declare_merge", "layer_settings", "manifest_line")
 load(":names.bzl", "APP_GROUP", "INTERPRETER_MANIFEST", "SQUASHED_GROUP")
-load(":partition.bzl", "partition_runfiles", "runfiles_entries")
+load(":partition.bzl", "partition_runfiles", "runfiles_entries", "union_runfiles")
 load(":providers.bzl", "BinaryLayersInfo", "FragmentsInfo", "LayerTierInfo", "TierLookupInfo")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "pyimage_tool")
 
@@ -55,7 +55,8 @@ def _interpreter_files(ctx, who, tier, binary):
         transitive = [runtime.files] if runtime.files else [],
     )
 
-def _interpreter_layer(ctx, who, tool, tier, settings, files, prefix):
+def _interpreter_layer(ctx, who, tool, tier, lookup, files, prefix):
+    settings = layer_settings(lookup, tier.interpreter_group)
     manifest = ctx.actions.args()
     manifest.set_param_file_format("multiline")
     manifest.add_all(files, map_each = manifest_line, expand_directories = False)
@@ -77,33 +78,42 @@ def _interpreter_layer(ctx, who, tool, tier, settings, files, prefix):
 def _fragment_order(f):
     return (f.tar.basename, f.tar.path)
 
-def _pip_layer(ctx, who, tool, group, fragments, index, kind, prefix, ext):
+def _same_fragments(layer, frags):
+    return [f.tar.path for f in sorted(layer.fragments.to_list(), key = _fragment_order)] == [f.tar.path for f in frags]
+
+def _pip_layer(ctx, who, tool, lookup, group, fragments, index, kind, prefix, reuse):
     # Canonical order (fragment file name = <name>-<version>[-s<splits>.<part>], then
     # path): the depset's order follows the shape of this binary's dependency graph,
     # and two binaries whose group holds the same fragments must get the same bytes.
     # One flattening per pip layer, at the binary only (O(packages of the group)).
-    frags = sorted(fragments.to_list(), key = _fragment_order)
+    frags = {f.tar.path: f for f in fragments.to_list()}.values()  # once, even when two binaries reach it
+    frags = sorted(frags, key = _fragment_order)
     if len(frags) == 1:
         # One fragment (a one-package group, or one package left to squash): the layer
         # is the package's own fragment, built once at the package and shared by every
         # binary; no merge.
         return layer(kind, group, frags[0].tar, frags[0].descriptor, fragments = fragments)
+    for other in reuse:
+        if other.group == group and other.kind == kind and _same_fragments(other, frags):
+            return other  # a binary's own merge of the very same fragments: built once
+    settings = layer_settings(lookup, group)
     built = declare_merge(
         ctx.actions,
         tool,
-        tar_path = "%s%d_%s%s" % (prefix, index, group, ext),
+        settings,
+        tar_path = "%s%d_%s%s" % (prefix, index, group, settings.ext),
         name = group,
         fragments = frags,
         progress_message = "PyImageMerge %s (%s)" % ("squashed pip packages" if group == SQUASHED_GROUP else group, who),
     )
     return layer(kind, group, built.tar, built.descriptor, fragments = fragments)
 
-def _pip_layers(ctx, who, tool, lookup, groups, first_index, prefix, ext):
+def _pip_layers(ctx, who, tool, lookup, groups, first_index, prefix, reuse):
     out = []
     for group in lookup.pip_groups + [SQUASHED_GROUP]:
         if group in groups:
             kind = "pip_squashed" if group == SQUASHED_GROUP else "pip_group"
-            out.append(_pip_layer(ctx, who, tool, group, groups[group], first_index + len(out), kind, prefix, ext))
+            out.append(_pip_layer(ctx, who, tool, lookup, group, groups[group], first_index + len(out), kind, prefix, reuse))
     return out
 
 # ---- 4. first-party groups, 5. the app layer ----
@@ -130,15 +140,55 @@ def _runfiles_layer(ctx, who, tool, settings, name, kind, mnemonic, lines, files
     )
     return layer(kind, name, built.tar, built.descriptor, patterns = patterns)
 
-def _runfiles_layers(ctx, who, tool, tier, lookup, settings, binary, interpreter_files, skip_prefixes, first_index, prefix):
-    """The first-party layers and the app layer, from one walk over the binary's runfiles.
+def _union_entries(who, binaries):
+    """The runfiles entries of the binaries, each path once.
+
+    Fails naming both binaries when two of them put different files at one path.
+    """
+    if len(binaries) == 1:
+        return runfiles_entries(binaries[0][DefaultInfo].default_runfiles)  # O(runfiles)
+    union = union_runfiles([
+        (label_str(b.label), runfiles_entries(b[DefaultInfo].default_runfiles))
+        for b in binaries
+    ])
+    if union.conflict:
+        _fail(who, union.conflict)
+    return union.entries
+
+def _repo_mapping(ctx, binaries, prefix):
+    """The `_repo_mapping` file of the image: the binary's, or the union of the binaries'.
+
+    Bazel writes one per binary, listing the repositories that contribute to its runfiles,
+    so two binaries with different dependencies have different files. Their union (lines
+    sorted as Bazel sorts them, duplicates once) serves every binary: a repository's
+    mapping is the same whichever binary lists it.
+    """
+    manifests = [
+        b[DefaultInfo].files_to_run.repo_mapping_manifest
+        for b in binaries
+        if getattr(b[DefaultInfo].files_to_run, "repo_mapping_manifest", None)
+    ]
+    if len(manifests) <= 1:
+        return manifests[0] if manifests else None
+    out = ctx.actions.declare_file(prefix + "_repo_mapping")
+    ctx.actions.run_shell(
+        outputs = [out],
+        inputs = manifests,
+        command = 'out="$1"; shift; LC_ALL=C sort -u "$@" > "$out"',
+        arguments = [out.path] + [m.path for m in manifests],
+        mnemonic = "PyImageRepoMapping",
+        progress_message = "PyImageRepoMapping %{output}",
+    )
+    return out
+
+def _runfiles_layers(ctx, who, tool, tier, lookup, binaries, interpreter_files, skip_prefixes, first_index, prefix):
+    """The first-party layers and the app layer, from one walk over the binaries' runfiles.
 
     Each layer action gets only its own files as inputs: editing a file re-runs only the
     layer holding it, and the sandbox stages only those files (not every pip file).
     """
-    files_to_run = binary[DefaultInfo].files_to_run
     parts = partition_runfiles(
-        runfiles_entries(binary[DefaultInfo].default_runfiles),  # O(runfiles), at the binary only
+        _union_entries(who, binaries),  # O(runfiles), at the binary (or the rule) only
         interpreter_paths = {manifest_line(f).split("\t")[1]: True for f in interpreter_files.to_list()} if interpreter_files else {},
         pip_prefixes = {p: True for p in skip_prefixes.to_list()},  # O(packages)
         label_prefixes = _label_prefixes(lookup),
@@ -153,7 +203,7 @@ def _runfiles_layers(ctx, who, tool, tier, lookup, settings, binary, interpreter
             ctx,
             who,
             tool,
-            settings,
+            layer_settings(lookup, group),
             group,
             "first_party",
             "PyImageFirstParty",
@@ -166,19 +216,23 @@ def _runfiles_layers(ctx, who, tool, tier, lookup, settings, binary, interpreter
 
     lines = [e.line for e in parts.app]
     files = [e.file for e in parts.app if e.file]
-    repo_mapping = getattr(files_to_run, "repo_mapping_manifest", None)
+    repo_mapping = _repo_mapping(ctx, binaries, prefix)
     if repo_mapping:
         lines.append("data\t_repo_mapping\t" + repo_mapping.path)
         files.append(repo_mapping)
-    exe = files_to_run.executable
-    lines.append("exec\t%s/%s\t%s" % (settings.root, exe.basename, exe.path))
-    files.append(exe)
-    lines.append("symlink\t%s/%s.runfiles\t.runfiles" % (settings.root, exe.basename))
-    layers.append(_runfiles_layer(ctx, who, tool, settings, APP_GROUP, "app", "PyImageApp", lines, files, first_index + len(layers), prefix))
+    for b in binaries:  # one launcher per binary, each looking at the shared tree
+        exe = b[DefaultInfo].files_to_run.executable
+        lines.append("exec\t%s/%s\t%s" % (tier.root, exe.basename, exe.path))
+        files.append(exe)
+        lines.append("symlink\t%s/%s.runfiles\t.runfiles" % (tier.root, exe.basename))
+    layers.append(_runfiles_layer(ctx, who, tool, layer_settings(lookup, APP_GROUP), APP_GROUP, "app", "PyImageApp", lines, files, first_index + len(layers), prefix))
     return layers, empty_label_groups
 
-def build_layers(ctx, who, tool, tier, lookup, groups, skip_prefixes, binary, prefix):
-    """Declares every layer of a binary under a tier, in image order.
+def build_layers(ctx, who, tool, tier, lookup, groups, skip_prefixes, binaries, prefix, reuse = []):
+    """Declares every layer of one or more binaries under a tier, in image order.
+
+    Several binaries share one runfiles tree: the union of their runfiles, one
+    launcher each.
 
     Args:
       ctx: rule or aspect context (actions, toolchains).
@@ -188,27 +242,29 @@ def build_layers(ctx, who, tool, tier, lookup, groups, skip_prefixes, binary, pr
       lookup: TierLookupInfo of the same tier.
       groups: dict group -> depset of fragments, under this tier.
       skip_prefixes: depset of the runfiles paths the fragments ship.
-      binary: the binary Target.
+      binaries: list of binary Targets (one configuration).
       prefix: output directory prefix in the caller's package.
+      reuse: layers already declared under this tier (the binaries' own, by the
+        layers aspect): the interpreter layer and any pip layer of the very same
+        fragments are taken from there instead of being declared again.
 
     Returns:
       struct(layers = list of layer() in image order, empty_label_groups = first-party
       groups whose patterns matched no runfile).
     """
-    settings = layer_settings(tier)
     layers = []
-    interpreter_files = _interpreter_files(ctx, who, tier, binary)
+    interpreter_files = _interpreter_files(ctx, who, tier, binaries[0])
     if interpreter_files:
-        layers.append(_interpreter_layer(ctx, who, tool, tier, settings, interpreter_files, prefix))
-    layers.extend(_pip_layers(ctx, who, tool, lookup, groups, len(layers), prefix, settings.ext))
+        reused = [r for r in reuse if r.kind == "interpreter"]
+        layers.append(reused[0] if reused else _interpreter_layer(ctx, who, tool, tier, lookup, interpreter_files, prefix))
+    layers.extend(_pip_layers(ctx, who, tool, lookup, groups, len(layers), prefix, reuse))
     runfiles_layers, empty_label_groups = _runfiles_layers(
         ctx,
         who,
         tool,
         tier,
         lookup,
-        settings,
-        binary,
+        binaries,
         interpreter_files,
         skip_prefixes,
         len(layers),
@@ -240,7 +296,7 @@ def _layers_aspect_impl(target, ctx):
         ctx.attr._layer_tier[TierLookupInfo],
         fragments.groups,
         fragments.skip_prefixes,
-        target,
+        [target],
         target.label.name + "_pyimage/",
     )
     return [BinaryLayersInfo(tier = tier.label, layers = built.layers, empty_label_groups = built.empty_label_groups)]

@@ -69,6 +69,55 @@ def runfiles_entries(runfiles):
         entries.append(runfile_entry(line.split("\t")[1], line, None))
     return entries
 
+# ---- several binaries over one runfiles tree (pure) ----
+
+def _source(line):
+    fields = line.split("\t")
+    return fields[2] if len(fields) > 2 else "(empty file)"
+
+def _is_empty(line):
+    return line.startswith("empty\t")
+
+def union_runfiles(binaries):
+    """The union of several binaries' runfiles entries, each path once.
+
+    An entry of a later binary whose path an earlier binary already has is dropped when
+    both are the same (same kind and source). A generated empty file (Bazel's
+    `__init__.py` where a binary has none) gives way to a real file at the same path,
+    as in the runfiles tree Bazel makes for merged runfiles. Other differences refuse the
+    union: one image path cannot hold two files. Entries of one binary are kept as they
+    are (the tool merges a file listed twice).
+
+    Args:
+      binaries: list of (binary name for messages, list of runfile_entry), in image order.
+
+    Returns:
+      struct(entries = list of runfile_entry, conflict = "" or a message naming the
+      path, both binaries and both sources).
+    """
+    owner = {}  # path -> (binary, line, index in entries) of the first binary that has it
+    entries = []
+    for name, own in binaries:
+        mine = {}
+        for e in own:
+            first = owner.get(e.path)
+            if not first or first[0] == name:
+                mine.setdefault(e.path, (name, e.line, len(entries)))
+                entries.append(e)
+            elif first[1] == e.line or _is_empty(e.line):
+                continue
+            elif _is_empty(first[1]):
+                entries[first[2]] = e  # the real file takes the generated empty one's place
+                owner[e.path] = (name, e.line, first[2])
+            else:
+                return struct(entries = [], conflict = (
+                    "%s and %s both have the runfile %s, from different files (%s and %s); " +
+                    "one image path holds one file: give them the same dependency or build two images"
+                ) % (first[0], name, e.path, _source(first[1]), _source(e.line)))
+        for path, v in mine.items():
+            owner.setdefault(path, v)
+    return struct(entries = entries, conflict = "")
+
 # ---- the partition (pure) ----
 
 def _in_fragment(path, pip_prefixes):

@@ -1,5 +1,6 @@
 """The `layer_tier` rule: checks a tier at analysis time and precomputes its lookup tables."""
 
+load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load(":compression.bzl", "COMPRESSIONS")
 load(":names.bzl", "APP_GROUP", "INTERPRETER_MANIFEST", "RESERVED_GROUPS", "SQUASHED_GROUP", "hash8", "is_glob", "parse_pattern")
 load(":providers.bzl", "LayerTierInfo", "TierLookupInfo")
@@ -27,14 +28,20 @@ def _check_path(ctx, root):
         if part in ("", ".", "..") or part.startswith(".wh."):
             _fail(ctx, "root = %r has an empty, `.`, `..` or `.wh.` component; use a plain path such as \"/app\"" % root)
 
-def _check_settings(ctx):
-    comp = ctx.attr.compression
+def _check_compression(ctx, what, comp, level):
     if comp not in COMPRESSIONS:
         _fail(ctx, "unknown compression %r; use one of %s (e.g. compression = \"gzip\")" % (comp, ", ".join(sorted(COMPRESSIONS))))
-    level = ctx.attr.compression_level
     spec = COMPRESSIONS[comp]
     if level != -1 and (level < spec.min or level > spec.max):
-        _fail(ctx, "compression_level = %d is out of range for %s (%d..%d); use a level in that range, or -1 for the default (%d)" % (level, comp, spec.min, spec.max, spec.default))
+        _fail(ctx, "%s = %d is out of range for %s (%d..%d); use a level in that range, or -1 for the default (%d)" % (what, level, comp, spec.min, spec.max, spec.default))
+
+def _check_owner(ctx, what, owner):
+    parts = owner.split(":")
+    if len(parts) != 2 or not parts[0].isdigit() or not parts[1].isdigit():
+        _fail(ctx, "%s must be numeric \"UID:GID\", e.g. \"65532:65532\"" % what)
+
+def _check_settings(ctx):
+    _check_compression(ctx, "compression_level", ctx.attr.compression, ctx.attr.compression_level)
     for attr_name in ["warn_layers", "max_layers", "max_squashed_bytes", "max_package_bytes"]:
         v = getattr(ctx.attr, attr_name)
         if v < 0:
@@ -44,9 +51,7 @@ def _check_settings(ctx):
     if ctx.attr.warn_layers > ctx.attr.max_layers:
         _fail(ctx, "warn_layers = %d is larger than max_layers = %d; lower warn_layers" % (ctx.attr.warn_layers, ctx.attr.max_layers))
     _check_path(ctx, ctx.attr.root)
-    owner = ctx.attr.owner.split(":")
-    if len(owner) != 2 or not owner[0].isdigit() or not owner[1].isdigit():
-        _fail(ctx, "owner = %r must be numeric \"UID:GID\", e.g. owner = \"65532:65532\"" % ctx.attr.owner)
+    _check_owner(ctx, "owner = %r" % ctx.attr.owner, ctx.attr.owner)
     if ctx.attr.unmatched not in ("warn", "error", "ignore"):
         _fail(ctx, "unmatched = %r; use \"warn\", \"error\" or \"ignore\"" % ctx.attr.unmatched)
     interp = ctx.attr.interpreter_group
@@ -65,7 +70,7 @@ def _check_group_name(ctx, group, patterns):
         _fail(ctx, "group %r is empty; give it at least one pip name, `name:glob` split or `//pkg/...` pattern, or delete it" % group)
 
 def _lookup_tables(ctx):
-    """Checks every group and pattern; returns the TierLookupInfo of the tier."""
+    """Checks every group and pattern; returns the lookup tables of the tier."""
     pip_exact = {}
     pip_globs = []
     splits = {}
@@ -103,7 +108,7 @@ def _lookup_tables(ctx):
             label_groups.append((group, prefixes))
         else:
             pip_groups.append(group)
-    return TierLookupInfo(
+    return struct(
         pip_exact = pip_exact,
         pip_globs = pip_globs,
         splits = splits,
@@ -111,23 +116,109 @@ def _lookup_tables(ctx):
         pip_groups = pip_groups,
     )
 
-def _fingerprint(ctx):
-    """Names every setting that changes fragment bytes: part of every fragment's path."""
-    comp = ctx.attr.compression
-    level_str = "d" if ctx.attr.compression_level == -1 else str(ctx.attr.compression_level)
-    settings = "|".join([comp, level_str, ctx.attr.root, ctx.attr.owner, str(ctx.attr.keep_pyc)])
-    return "%s%s_%s" % (_fingerprint_tag(comp), level_str, hash8(settings))
+def _parse_compression(ctx, group, value):
+    """`gzip`, `zstd:19`, `none` -> (compression, level); checked against COMPRESSIONS."""
+    comp, sep, level_str = value.partition(":")
+    level = -1
+    if sep:
+        if not level_str.isdigit():
+            _fail(ctx, "group_compression[%r] = %r: the level after `:` must be a number, e.g. \"zstd:19\"" % (group, value))
+        level = int(level_str)
+    _check_compression(ctx, "group_compression[%r] level" % group, comp, level)
+    return comp, level
+
+def _layer_names(ctx):
+    """Every name a per-group setting may use: the tier's groups and the built-in layers."""
+    names = [g for g in ctx.attr.groups] + [SQUASHED_GROUP, APP_GROUP]
+    if ctx.attr.interpreter_group:
+        names.append(ctx.attr.interpreter_group)
+    return names
+
+def _check_group_keys(ctx, attr_name, keys):
+    names = _layer_names(ctx)
+    for key in keys:
+        if key not in names:
+            _fail(ctx, "%s names %r, which is no layer of this tier; use one of %s" % (
+                attr_name,
+                key,
+                ", ".join(["%r" % n for n in names]),
+            ))
+
+def _settings(ctx, comp, level, owner, execution_requirements):
+    """The byte settings of one layer (+ its actions' execution requirements).
+
+    `fingerprint` names what changes the bytes and is part of a fragment's path, so
+    equal settings give one shared fragment; `key` adds the execution requirements
+    (they change the action, not the bytes): a pinned tier reuses a fragment only when
+    both match.
+    """
+    level_str = "d" if level == -1 else str(level)
+    fields = "|".join([comp, level_str, ctx.attr.root, owner, str(ctx.attr.keep_pyc)])
+    fingerprint = "%s%s_%s" % (_fingerprint_tag(comp), level_str, hash8(fields))
+    reqs = {tag: "" for tag in execution_requirements}
+    return struct(
+        compression = comp,
+        level = level,
+        root = ctx.attr.root,
+        owner = owner,
+        keep_pyc = ctx.attr.keep_pyc,
+        fingerprint = fingerprint,
+        ext = COMPRESSIONS[comp].ext,
+        execution_requirements = reqs,
+        key = fingerprint + "|" + ",".join(sorted(reqs)),
+    )
+
+def _group_settings(ctx, flag_compression):
+    """(default settings, dict layer name -> settings of the layers with settings of their own)."""
+    _check_group_keys(ctx, "group_compression", ctx.attr.group_compression)
+    _check_group_keys(ctx, "group_owner", ctx.attr.group_owner)
+    _check_group_keys(ctx, "group_execution_requirements", ctx.attr.group_execution_requirements)
+    for group, owner in ctx.attr.group_owner.items():
+        _check_owner(ctx, "group_owner[%r] = %r" % (group, owner), owner)
+    for group, tags in ctx.attr.group_execution_requirements.items():
+        for tag in tags:
+            if not tag or " " in tag:
+                _fail(ctx, "group_execution_requirements[%r] has the tag %r; use execution requirement tags such as \"no-remote-cache\"" % (group, tag))
+
+    def settings_of(group):
+        if flag_compression:
+            comp, level = flag_compression, -1
+        elif group in ctx.attr.group_compression:
+            comp, level = _parse_compression(ctx, group, ctx.attr.group_compression[group])
+        else:
+            comp, level = ctx.attr.compression, ctx.attr.compression_level
+        return _settings(
+            ctx,
+            comp,
+            level,
+            ctx.attr.group_owner.get(group, ctx.attr.owner),
+            ctx.attr.group_execution_requirements.get(group, []),
+        )
+
+    default = settings_of(None)
+    own = {}
+    for group in ctx.attr.group_compression.keys() + ctx.attr.group_owner.keys() + ctx.attr.group_execution_requirements.keys():
+        if group not in own:
+            own[group] = settings_of(group)
+    return default, own
 
 def _layer_tier_impl(ctx):
     _check_settings(ctx)
     lookup = _lookup_tables(ctx)
+    flag_compression = ctx.attr._compression_flag[BuildSettingInfo].value
+    if flag_compression and flag_compression not in COMPRESSIONS:
+        _fail(ctx, "--@rules_pyimage//py:compression=%s is no compression; use one of %s, or \"\" to let the tiers decide" % (flag_compression, ", ".join(sorted(COMPRESSIONS))))
+    default, own = _group_settings(ctx, flag_compression)
     return [
         LayerTierInfo(
             label = ctx.label,
             groups = ctx.attr.groups,
             interpreter_group = ctx.attr.interpreter_group,
-            compression = ctx.attr.compression,
-            compression_level = ctx.attr.compression_level,
+            compression = default.compression,
+            compression_level = default.level,
+            group_compression = {g: (s.compression, s.level) for g, s in own.items()},
+            group_owner = dict(ctx.attr.group_owner),
+            group_execution_requirements = dict(ctx.attr.group_execution_requirements),
             root = ctx.attr.root,
             owner = ctx.attr.owner,
             keep_pyc = ctx.attr.keep_pyc,
@@ -137,9 +228,17 @@ def _layer_tier_impl(ctx):
             max_package_bytes = ctx.attr.max_package_bytes,
             limit_as_warning = ctx.attr.limit_as_warning,
             unmatched = ctx.attr.unmatched,
-            fingerprint = _fingerprint(ctx),
+            fingerprint = default.fingerprint,
         ),
-        lookup,
+        TierLookupInfo(
+            pip_exact = lookup.pip_exact,
+            pip_globs = lookup.pip_globs,
+            splits = lookup.splits,
+            label_groups = lookup.label_groups,
+            pip_groups = lookup.pip_groups,
+            default_settings = default,
+            settings = own,
+        ),
     ]
 
 layer_tier = rule(
@@ -160,6 +259,10 @@ layer_tier(
         "mylibs": ["//libs/..."],
     },
     interpreter_group = "python",
+    # settings per layer (default: the tier's compression and owner, no tags)
+    group_compression = {"nvidia": "zstd:19", "torch_libs": "zstd", "app": "gzip:1"},
+    group_execution_requirements = {"nvidia": ["no-remote-cache"]},
+    group_owner = {"app": "65532:65532"},
 )
 ```
 """,
@@ -186,19 +289,40 @@ of the binary goes to the last (app) layer.
         ),
         "compression": attr.string(
             default = "gzip",
-            doc = "`gzip` (default, readable by every runtime), `zstd` (Docker >= 23) or `none`.",
+            doc = "`gzip` (default, readable by every runtime), `zstd` (Docker >= 23) or `none`: every layer's, unless `group_compression` names it. The flag `--@rules_pyimage//py:compression=zstd|gzip|none` overrides it and `group_compression` for every tier (each compression's default level), e.g. `none` for fast local builds.",
         ),
         "compression_level": attr.int(
             default = -1,
             doc = "Level of the compression: %s; -1 = the default." % _levels_doc(),
         ),
+        "group_compression": attr.string_dict(
+            doc = """Compression of single layers, overriding `compression` and `compression_level`:
+layer name -> `"<compression>"` or `"<compression>:<level>"` (`{"torch": "zstd:19", "web": "gzip", "data": "none"}`).
+Keys: the tier's groups, `pip` (the squashed layer), `app` and the `interpreter_group`.
+A pip group's package fragments are built with its settings (one fragment per distinct
+setting, shared by every binary and tier with the same settings), so its merge only
+concatenates them. `--@rules_pyimage//py:compression` overrides every layer.""",
+        ),
+        "group_owner": attr.string_dict(
+            doc = """Numeric `UID:GID` of single layers' entries, overriding `owner` (same keys as `group_compression`).
+Only files, links and the directories inside tree artifacts are stored in layers: the
+directories above them (`<root>`, `<root>/.runfiles`, `<root>/.runfiles/<repo>`, ...) are in
+no layer and the container runtime creates them (owned by 0:0, mode 0755), whatever the owner.""",
+        ),
+        "group_execution_requirements": attr.string_list_dict(
+            doc = """Execution requirement tags of single layers' actions (same keys as `group_compression`),
+e.g. `{"cuda": ["no-remote-cache"]}` for a large layer not worth uploading. They apply to
+the layer's action and, for a pip group, to its package fragments' actions (fragments of
+the same bytes built with other tags are separate actions).""",
+        ),
+        "_compression_flag": attr.label(default = Label("//py:compression")),
         "root": attr.string(
             default = "/app",
             doc = "Image directory of the launcher `<root>/<binary name>` and of the runfiles tree `<root>/.runfiles` (`<root>/<binary name>.runfiles` links to it).",
         ),
         "owner": attr.string(
             default = "0:0",
-            doc = "Numeric `UID:GID` of every entry.",
+            doc = "Numeric `UID:GID` of every entry (see `group_owner` for the directories no layer holds).",
         ),
         "keep_pyc": attr.bool(
             default = False,

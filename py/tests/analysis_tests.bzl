@@ -172,3 +172,154 @@ def compression_bounds_tests(name):
             )
             tests.append(tier + "_test")
     native.test_suite(name = name, tests = tests)
+
+# ---- settings per layer: the tier's provider, the flag, execution requirements ----
+
+def _group_settings_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    tier = analysistest.target_under_test(env)[LayerTierInfo]
+    lookup = analysistest.target_under_test(env)[TierLookupInfo]
+    got = {g: "%s:%d" % c for g, c in tier.group_compression.items()}
+    asserts.equals(env, ctx.attr.compression, got)
+    for group, owner in ctx.attr.owner.items():
+        asserts.equals(env, owner, lookup.settings.get(group, lookup.default_settings).owner, "owner of " + group)
+    for group, tags in ctx.attr.requirements.items():
+        asserts.equals(env, {t: "" for t in tags}, lookup.settings.get(group, lookup.default_settings).execution_requirements, "execution requirements of " + group)
+    fingerprints = {g: lookup.settings.get(g, lookup.default_settings).fingerprint for g in ctx.attr.same_fingerprint + ctx.attr.other_fingerprint}
+    for g in ctx.attr.same_fingerprint:
+        asserts.equals(env, tier.fingerprint, fingerprints[g], "fingerprint of %s (the tier's settings)" % g)
+    for g in ctx.attr.other_fingerprint:
+        asserts.true(env, fingerprints[g] != tier.fingerprint, "fingerprint of %s must differ from the tier's" % g)
+    return analysistest.end(env)
+
+_GROUP_SETTINGS_ATTRS = {
+    "compression": attr.string_dict(doc = "layer -> \"compression:level\" expected in group_compression"),
+    "other_fingerprint": attr.string_list(doc = "layers whose bytes differ from the tier's default"),
+    "owner": attr.string_dict(),
+    "requirements": attr.string_list_dict(),
+    "same_fingerprint": attr.string_list(doc = "layers with the tier's byte settings"),
+}
+
+group_settings_test = analysistest.make(_group_settings_test_impl, attrs = _GROUP_SETTINGS_ATTRS)
+
+# the same under `--@rules_pyimage//py:compression=none`
+group_settings_flag_none_test = analysistest.make(
+    _group_settings_test_impl,
+    attrs = _GROUP_SETTINGS_ATTRS,
+    config_settings = {str(Label("//py:compression")): "none"},
+)
+
+layers_flag_none_test = analysistest.make(
+    _layers_test_impl,
+    attrs = {
+        "layers": attr.string_list(),
+        "mnemonics": attr.string_dict(),
+    },
+    config_settings = {str(Label("//py:compression")): "none"},
+)
+
+# ---- layer paths (fragments built at the distribution under the flag's tier) ----
+
+def _layer_paths_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    paths = [f.path for f in analysistest.target_under_test(env)[DefaultInfo].files.to_list()]
+    asserts.equals(env, len(ctx.attr.contains), len(paths), "layers: %s" % paths)
+    for i, want in enumerate(ctx.attr.contains):
+        for part in want.split("*"):
+            asserts.true(env, part in paths[i], "layer %d: %r lacks %r" % (i, paths[i], part))
+    for label in ctx.attr.same_as:
+        other = [f.path for f in label[DefaultInfo].files.to_list()]
+        for i_str in ctx.attr.same_as[label].split(","):
+            i, j = [int(x) for x in i_str.split("=")]
+            asserts.equals(env, other[j], paths[i], "layer %d must be layer %d of %s (the very same artifact)" % (i, j, label.label))
+    return analysistest.end(env)
+
+_LAYER_PATHS_ATTRS = {
+    "contains": attr.string_list(doc = "per layer: `*`-separated substrings its path contains"),
+    "same_as": attr.label_keyed_string_dict(doc = "other py_image_layer -> \"i=j,...\": layer i here is its layer j"),
+}
+
+layer_paths_test = analysistest.make(_layer_paths_test_impl, attrs = _LAYER_PATHS_ATTRS)
+
+layer_paths_flag_tier_test = analysistest.make(
+    _layer_paths_test_impl,
+    attrs = _LAYER_PATHS_ATTRS,
+    config_settings = {str(Label("//py:layer_tier")): str(Label("//py/tests:per_group_flag"))},
+)
+
+layers_flag_tier_test = analysistest.make(
+    _layers_test_impl,
+    attrs = {
+        "layers": attr.string_list(),
+        "mnemonics": attr.string_dict(),
+    },
+    config_settings = {str(Label("//py:layer_tier")): str(Label("//py/tests:per_group_flag"))},
+)
+
+# ---- several binaries over one runfiles tree ----
+
+def _manifest_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    writes = {
+        a.outputs.to_list()[0].basename: a.content
+        for a in analysistest.target_actions(env)
+        if a.mnemonic == "FileWrite"
+    }
+    content = writes.get(ctx.attr.manifest)
+    asserts.true(env, content != None, "no manifest %s among %s" % (ctx.attr.manifest, sorted(writes)))
+    lines = (content or "").splitlines()
+    for want in ctx.attr.lines:
+        hits = [line for line in lines if line.startswith(want)]
+        asserts.equals(env, 1, len(hits), "lines starting with %r in %s:\n%s" % (want, ctx.attr.manifest, content))
+    paths = [line.split("\t")[1] for line in lines if "\t" in line]
+    asserts.equals(env, sorted({p: True for p in paths}.keys()), sorted(paths), "a path twice in " + ctx.attr.manifest)
+    return analysistest.end(env)
+
+manifest_test = analysistest.make(
+    _manifest_test_impl,
+    attrs = {
+        "lines": attr.string_list(doc = "prefixes of lines the manifest has exactly once"),
+        "manifest": attr.string(doc = "basename of the manifest written by the target"),
+    },
+)
+
+def _runfiles_symlink_impl(ctx):
+    return [DefaultInfo(runfiles = ctx.runfiles(symlinks = {ctx.attr.path: ctx.file.src}))]
+
+runfiles_symlink = rule(
+    implementation = _runfiles_symlink_impl,
+    doc = "TEST-ONLY: runfiles with one file at `path` (under the main repository).",
+    attrs = {
+        "path": attr.string(),
+        "src": attr.label(allow_single_file = True),
+    },
+)
+
+# ---- platform: the binary in the target platform's configuration, the tool on the exec platform ----
+
+def _platform_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    app = [a for a in analysistest.target_actions(env) if a.mnemonic == "PyImageApp"]
+    asserts.equals(env, 1, len(app), "PyImageApp actions")
+    inputs = app[0].inputs.to_list() if app else []
+    names = [f.basename for f in inputs]
+    for want in ctx.attr.inputs:
+        asserts.true(env, want in names, "%s must be an input of the app layer (the binary configured for the platform): %s" % (want, names))
+    for unwanted in ctx.attr.not_inputs:
+        asserts.false(env, unwanted in names, "%s must not be an input of the app layer" % unwanted)
+    tool = [f for f in inputs if f.basename == ctx.attr.tool_name]
+    asserts.equals(env, 1, len(tool), "the tool among the inputs")
+    if tool:
+        asserts.true(env, "-exec" in tool[0].root.path, "the tool must be built for the exec platform: " + tool[0].path)
+    return analysistest.end(env)
+
+platform_test = analysistest.make(
+    _platform_test_impl,
+    attrs = {
+        "inputs": attr.string_list(doc = "basenames the app layer action must have as inputs"),
+        "not_inputs": attr.string_list(doc = "basenames it must not have"),
+        "tool_name": attr.string(doc = "basename of the generated pyimage tool"),
+    },
+    # a pyimage toolchain whose tool is a generated file, so its configuration shows in its path
+    config_settings = {"//command_line_option:extra_toolchains": [str(Label("//py/tests:generated_pyimage_toolchain"))]},
+)

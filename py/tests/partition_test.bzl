@@ -1,7 +1,7 @@
 """Unit tests of py/private/partition.bzl on plain structs (skylib unittest)."""
 
 load("@bazel_skylib//lib:unittest.bzl", "asserts", "unittest")
-load("//py/private:partition.bzl", "empty_line", "partition_runfiles", "runfile_entry")
+load("//py/private:partition.bzl", "empty_line", "partition_runfiles", "runfile_entry", "union_runfiles")
 
 def _entries(*paths):
     return [runfile_entry(p, "file\t%s\t/src/%s" % (p, p), "/src/" + p) for p in paths]
@@ -87,6 +87,43 @@ def _empty_line_test(ctx):
 
 empty_line_test = unittest.make(_empty_line_test)
 
+def _union_test(ctx):
+    env = unittest.begin(ctx)
+    server = _entries("_main/server.py", "_main/lib/x.py", "pypi_six/site-packages/six.py")
+    worker = _entries("_main/worker.py", "_main/lib/x.py", "pypi_six/site-packages/six.py") + [
+        runfile_entry("_main/lib/__init__.py", "empty\t_main/lib/__init__.py", None),
+    ]
+    union = union_runfiles([("//:server", server), ("//:worker", worker)])
+    asserts.equals(env, "", union.conflict)
+    asserts.equals(
+        env,
+        ["_main/server.py", "_main/lib/x.py", "pypi_six/site-packages/six.py", "_main/worker.py", "_main/lib/__init__.py"],
+        _paths(union.entries),
+        "each path once, first binary's entry first",
+    )
+
+    # one binary listing a file twice keeps both (the tool merges equal entries)
+    twice = union_runfiles([("//:a", _entries("_main/a.py", "_main/a.py"))])
+    asserts.equals(env, ["_main/a.py", "_main/a.py"], _paths(twice.entries))
+
+    # the same path from two different files: refused, naming both binaries and sources
+    other = [runfile_entry("_main/lib/x.py", "file\t_main/lib/x.py\t/gen/lib/x.py", "/gen/lib/x.py")]
+    clash = union_runfiles([("//:server", server), ("//:migrate", other)])
+    asserts.equals(env, [], clash.entries)
+    for want in ["//:server and //:migrate", "_main/lib/x.py", "/src/_main/lib/x.py and /gen/lib/x.py"]:
+        asserts.true(env, want in clash.conflict, "%r not in %r" % (want, clash.conflict))
+
+    # Bazel's generated empty `__init__.py` gives way to a real one, whichever binary comes first
+    real = _entries("_main/lib/__init__.py")
+    empty = [runfile_entry("_main/lib/__init__.py", "empty\t_main/lib/__init__.py", None)]
+    for order in [[("//:a", real), ("//:b", empty)], [("//:b", empty), ("//:a", real)]]:
+        got = union_runfiles(order)
+        asserts.equals(env, "", got.conflict)
+        asserts.equals(env, real, got.entries)
+    return unittest.end(env)
+
+union_test = unittest.make(_union_test)
+
 def partition_test_suite(name):
     unittest.suite(
         name,
@@ -94,4 +131,5 @@ def partition_test_suite(name):
         label_groups_test,
         every_entry_once_test,
         empty_line_test,
+        union_test,
     )

@@ -1,0 +1,3 @@
+"""The server's own first-party code."""
+
+ROUTES = ["/health", "/api/items"]

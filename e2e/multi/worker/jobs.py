@@ -1,0 +1,3 @@
+"""The worker's own first-party code."""
+
+JOBS = ["resize", "notify"]

@@ -1,0 +1,3 @@
+import gamma  # noqa: F401  (fake pip package)
+
+print("tool ok")

@@ -1,0 +1,3 @@
+import alpha  # noqa: F401  (fake pip package)
+
+print("worker ok")
