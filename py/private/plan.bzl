@@ -16,7 +16,7 @@ def write_plan(ctx, plan, tier, base_layers, layers, unmatched, graph):
       plan: the declared plan File.
       tier: LayerTierInfo.
       base_layers: layers of the base image below these.
-      layers: the layers in image order (layers_aspect.bzl's `layer`).
+      layers: the layers in image order (merge_aspect.bzl's `layer`).
       unmatched: list of (group, pattern) to report as matching nothing.
       graph: depset of "name\\tversion\\tdep1,dep2" strings (FragmentsInfo.graph).
     """

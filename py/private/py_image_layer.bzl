@@ -2,9 +2,9 @@
 pinned tier), its plan, report and validation."""
 
 load("@rules_python//python:py_info.bzl", "PyInfo")
-load(":fragment_aspect.bzl", "regroup_fragments")
 load(":layer_action.bzl", "manifest_line")
-load(":layers_aspect.bzl", "PY_TOOLCHAIN", "build_layers", "label_str", "layers_aspect")
+load(":layer_aspect.bzl", "regroup_fragments")
+load(":merge_aspect.bzl", "PY_TOOLCHAIN", "build_layers", "label_str", "merge_aspect")
 load(":partition.bzl", "empty_line")
 load(":plan.bzl", "declare_report", "declare_validation", "write_plan")
 load(":providers.bzl", "BinaryLayersInfo", "FragmentsInfo", "LayerTierInfo", "TierLookupInfo")
@@ -239,11 +239,11 @@ warnings, and an error past the layer limit counting `base_layers`).
 """,
     attrs = {
         "binary": attr.label(
-            aspects = [layers_aspect],
+            aspects = [merge_aspect],
             doc = "The py_binary to put into layers. Set this or `binaries`.",
         ),
         "binaries": attr.label_list(
-            aspects = [layers_aspect],
+            aspects = [merge_aspect],
             doc = "Several py_binary targets (of distinct names) to put into one image over one runfiles tree. Set this or `binary`.",
         ),
         "layer_tier": attr.label(

@@ -1,14 +1,14 @@
 """A binary's layers: declared once at the binary, in image order.
 
-`layers_aspect` runs on the binary only, after `fragment_aspect`, with the flag's tier:
+`_merge_aspect` runs on the binary only, after `_layer_aspect`, with the flag's tier:
 the interpreter layer, the merged pip layers, the first-party layers and the app layer
 are declared once at the binary and shared by every `py_image_layer` of it.
 `build_layers` is the same work, also called by the rule for a pinned tier.
 """
 
 load("@rules_python//python:py_info.bzl", "PyInfo")
-load(":fragment_aspect.bzl", "fragment_aspect")
 load(":layer_action.bzl", "declare_layer", "declare_merge", "layer_settings", "manifest_line")
+load(":layer_aspect.bzl", "layer_aspect")
 load(":names.bzl", "APP_GROUP", "INTERPRETER_MANIFEST", "SQUASHED_GROUP")
 load(":partition.bzl", "partition_runfiles", "runfiles_entries", "union_runfiles")
 load(":providers.bzl", "BinaryLayersInfo", "FragmentsInfo", "LayerTierInfo", "TierLookupInfo")
@@ -278,7 +278,7 @@ def label_str(label):
         return "//%s:%s" % (label.package, label.name)
     return str(label)
 
-def _layers_aspect_impl(target, ctx):
+def _merge_aspect_impl(target, ctx):
     files_to_run = target[DefaultInfo].files_to_run
     if PyInfo not in target or not files_to_run or not files_to_run.executable:
         return []  # the rule reports it, naming the py_image_layer target
@@ -301,11 +301,11 @@ def _layers_aspect_impl(target, ctx):
     )
     return [BinaryLayersInfo(tier = tier.label, layers = built.layers, empty_label_groups = built.empty_label_groups)]
 
-layers_aspect = aspect(
-    implementation = _layers_aspect_impl,
+_merge_aspect = aspect(
+    implementation = _merge_aspect_impl,
     doc = "Declares a binary's layers under the flag's tier, at the binary (attr_aspects = []: it does not propagate): merges of fragments, the interpreter, first-party and app layers.",
     attr_aspects = [],
-    requires = [fragment_aspect],
+    requires = [layer_aspect],
     attrs = {
         "_layer_tier": attr.label(default = Label("//py:layer_tier"), providers = [LayerTierInfo, TierLookupInfo]),
     },
@@ -314,3 +314,5 @@ layers_aspect = aspect(
         config_common.toolchain_type(PY_TOOLCHAIN, mandatory = False),
     ],
 )
+
+merge_aspect = _merge_aspect

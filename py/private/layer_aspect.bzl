@@ -1,6 +1,6 @@
-"""Fragments: one layer tar per pip distribution, built at the distribution's own target.
+"""`_layer_aspect`: one layer fragment per pip distribution, built at the distribution's own target.
 
-`fragment_aspect` walks a binary's dependency graph, recognises pip distributions and
+The aspect walks a binary's dependency graph, recognises pip distributions and
 declares their fragments there (settings of the `//py:layer_tier` flag's tier), so every
 binary of a configuration shares them. `regroup_fragments` reuses them under a pinned tier.
 """
@@ -296,7 +296,7 @@ def _children(ctx):
                 out.append(dep)
     return out
 
-def _fragment_aspect_impl(target, ctx):
+def _layer_aspect_impl(target, ctx):
     children = _children(ctx)
     infos = [d[FragmentsInfo] for d in children]
     dist = _detect(target, ctx)
@@ -341,8 +341,8 @@ def _fragment_aspect_impl(target, ctx):
         ),
     ]
 
-fragment_aspect = aspect(
-    implementation = _fragment_aspect_impl,
+_layer_aspect = aspect(
+    implementation = _layer_aspect_impl,
     doc = "Builds the fragments of every pip distribution in a binary's graph, at the distribution's target, with the settings of the `//py:layer_tier` flag's tier.",
     attr_aspects = ATTR_ASPECTS,
     attrs = {
@@ -351,3 +351,5 @@ fragment_aspect = aspect(
     provides = [FragmentsInfo],
     toolchains = [TOOLCHAIN_TYPE],
 )
+
+layer_aspect = _layer_aspect
