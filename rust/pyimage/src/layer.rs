@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 
@@ -108,7 +108,7 @@ enum Kind {
     File {
         src: Option<PathBuf>,
         size: u64,
-        exec: bool,
+        mode: FileMode,
     },
     Symlink {
         target: String,
@@ -155,8 +155,37 @@ fn globset(patterns: &[String], what: &str) -> Result<Option<GlobSet>> {
     ))
 }
 
-fn is_exec(md: &fs::Metadata) -> bool {
-    md.permissions().mode() & 0o111 != 0
+/// How a regular file's mode is chosen. Never from the source's mode on disk: Bazel stages
+/// inputs 0644 locally and 0755 under remote execution (bazelbuild/bazel#12818), so a mode
+/// read with stat() would make a layer's bytes depend on where the action ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileMode {
+    /// Declared executable (manifest `exec`): 0755.
+    Exec,
+    /// Declared data (manifest `data`, `empty`): 0644.
+    Data,
+    /// From the content (manifest `file`, tree files): see [`content_mode`].
+    FromContent,
+}
+
+/// 0755 for content a kernel can execute (a `#!` script or an ELF object: wheel scripts,
+/// extension modules, interpreters), 0644 for everything else.
+pub fn content_mode(head: &[u8]) -> u32 {
+    if head.starts_with(b"#!") || head.starts_with(b"\x7fELF") {
+        0o755
+    } else {
+        0o644
+    }
+}
+
+impl FileMode {
+    fn resolve(self, head: &[u8]) -> u32 {
+        match self {
+            FileMode::Exec => 0o755,
+            FileMode::Data => 0o644,
+            FileMode::FromContent => content_mode(head),
+        }
+    }
 }
 
 fn to_utf8(p: PathBuf) -> Result<String> {
@@ -252,7 +281,7 @@ impl<'a> Collector<'a> {
                 Kind::File {
                     src: Some(src.to_path_buf()),
                     size: md.len(),
-                    exec: is_exec(&md),
+                    mode: FileMode::FromContent,
                 },
                 origin,
             );
@@ -382,7 +411,7 @@ impl<'a> Collector<'a> {
                 Kind::File {
                     src: Some(child_fs.to_path_buf()),
                     size: md.len(),
-                    exec: is_exec(md),
+                    mode: FileMode::FromContent,
                 },
                 ctx.origin.clone(),
             )?;
@@ -478,8 +507,11 @@ impl<'a> Collector<'a> {
                     }
                     // unreadable inputs fail when read, naming the file (the temp output is removed)
                     Kind::File {
-                        exec: l.kind == LineKind::Exec
-                            || (l.kind == LineKind::File && is_exec(&md)),
+                        mode: match l.kind {
+                            LineKind::Exec => FileMode::Exec,
+                            LineKind::Data => FileMode::Data,
+                            _ => FileMode::FromContent,
+                        },
                         size: md.len(),
                         src: Some(src),
                     }
@@ -507,7 +539,7 @@ impl<'a> Collector<'a> {
                 LineKind::Empty => Kind::File {
                     src: None,
                     size: 0,
-                    exec: false,
+                    mode: FileMode::Data,
                 },
                 LineKind::Tree => unreachable!("handled above"),
             };
@@ -677,6 +709,50 @@ impl Prefetch {
     }
 }
 
+/// A file's content, ready to be written after its header.
+enum Content {
+    None,
+    /// Read ahead (files up to [`PREFETCH_MAX`]).
+    Small(Vec<u8>),
+    /// Streamed from the open file; `head` holds its first bytes.
+    Large {
+        file: File,
+        head: [u8; 4],
+        len: usize,
+    },
+}
+
+impl Content {
+    fn open(src: Option<&Path>, size: u64, prefetch: &mut Prefetch) -> Result<Self> {
+        let Some(src) = src else {
+            return Ok(Content::None);
+        };
+        if size <= PREFETCH_MAX {
+            let data = prefetch.next(src)?;
+            if data.len() as u64 != size {
+                return Err(Error::Changed {
+                    path: src.to_path_buf(),
+                    expected: size,
+                });
+            }
+            return Ok(Content::Small(data));
+        }
+        let file = File::open(src).at(src)?;
+        let mut head = [0u8; 4];
+        // positional read: the stream copy below still starts at offset 0
+        let len = file.read_at(&mut head, 0).at(src)?;
+        Ok(Content::Large { file, head, len })
+    }
+
+    fn head(&self) -> &[u8] {
+        match self {
+            Content::None => &[],
+            Content::Small(d) => d,
+            Content::Large { head, len, .. } => &head[..*len],
+        }
+    }
+}
+
 /// Summary of a written layer.
 #[derive(Debug, Clone)]
 pub struct LayerSummary {
@@ -722,14 +798,14 @@ pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
     let mut bytes = 0u64;
     for (path, p) in &c.map {
         header.clear();
+        // the content is read before the header: a file's mode may depend on its first bytes
+        let mut content = Content::None;
         let (kind, mode, size, link) = match &p.kind {
             Kind::Dir => (EntryType::Dir, 0o755, 0, ""),
-            Kind::File { size, exec, .. } => (
-                EntryType::File,
-                if *exec { 0o755 } else { 0o644 },
-                *size,
-                "",
-            ),
+            Kind::File { src, size, mode } => {
+                content = Content::open(src.as_deref(), *size, &mut prefetch)?;
+                (EntryType::File, mode.resolve(content.head()), *size, "")
+            }
             Kind::Symlink { target, .. } => (EntryType::Symlink, 0o777, 0, target.as_str()),
         };
         encode_header(
@@ -750,20 +826,15 @@ pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
         if let Kind::File { src, size, .. } = &p.kind {
             files += 1;
             bytes += size;
-            if let Some(src) = src {
-                if *size <= PREFETCH_MAX {
-                    let data = prefetch.next(src)?;
-                    if data.len() as u64 != *size {
-                        return Err(Error::Changed {
-                            path: src.clone(),
-                            expected: *size,
-                        });
-                    }
-                    stream.write_all(&data)?;
-                } else {
-                    let mut f = File::open(src).at(src)?;
-                    stream.copy_file(&mut f, *size, src)?;
+            match content {
+                Content::Small(data) => stream.write_all(&data)?,
+                Content::Large { mut file, .. } => {
+                    let src = src.as_deref().unwrap_or(Path::new(""));
+                    stream.copy_file(&mut file, *size, src)?
                 }
+                Content::None => {}
+            }
+            if src.is_some() {
                 stream.write_zeros(padding(*size))?;
             }
         }

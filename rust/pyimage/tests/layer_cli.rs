@@ -349,7 +349,8 @@ fn tree_at_root_and_single_file_tree() {
         names(&list(d.path(), "r.blob")),
         vec!["etc/", "etc/os-release", "opt/one"]
     );
-    assert!(list(d.path(), "r.blob").contains("-rwxr-xr-x"));
+    // the mode comes from the content, not from the 0755 on disk
+    assert!(list(d.path(), "r.blob").contains("-rw-r--r-- 0/0          1 opt/one"));
 }
 
 #[test]
@@ -427,8 +428,8 @@ fn external_symlink_policies() {
     );
     let l = list(p, "m");
     for want in [
-        "-rwxr-xr-x 0/0          5 a/pkg/file.py",
-        "-rwxr-xr-x 0/0          5 a/pkg/rel.py",
+        "-rw-r--r-- 0/0          5 a/pkg/file.py",
+        "-rw-r--r-- 0/0          5 a/pkg/rel.py",
         "drwxr-xr-x 0/0          0 a/pkg/dir/",
         "-rw-r--r-- 0/0          6 a/pkg/dir/inner.py",
         "lrwxrwxrwx 0/0          0 a/pkg/sub_abs -> target.py",
@@ -1184,7 +1185,7 @@ fn manifest_data_entries_are_never_executable() {
         modes,
         vec![
             ("-rw-r--r--", "app/.runfiles/_repo_mapping"),
-            ("-rwxr-xr-x", "app/as_is")
+            ("-rw-r--r--", "app/as_is")
         ],
         "{listing}"
     );

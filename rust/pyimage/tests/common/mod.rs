@@ -89,7 +89,10 @@ pub fn make_tree(root: &Path, file_mode: u32, exec_mode: u32) {
         exec_mode,
     );
     write(&root.join("pkg/data/blob.bin"), &[7u8; 3000], file_mode);
-    write(&root.join("pkg/lib/_native.so"), &[1u8; 700], exec_mode);
+    // an extension module: ELF content is what makes it 0755 in a layer
+    let mut native = b"\x7fELF".to_vec();
+    native.resize(700, 1);
+    write(&root.join("pkg/lib/_native.so"), &native, exec_mode);
     write(
         &root.join("pkg/__pycache__/mod.cpython-311.pyc"),
         b"pyc",
