@@ -36,6 +36,27 @@ def _find_cargo(rctx):
             return p
     fail("rules_pyimage: cannot find `cargo` (looked on PATH, in $CARGO_HOME/bin and ~/.cargo/bin)." + _FIX)
 
+# Runs `cargo build` ("$@") under the lock of a target dir shared by checkouts, then
+# copies the binary. Cargo names the pyimage crate's artifacts after its path relative
+# to the workspace, so all checkouts share them, and its mtime check can call another
+# checkout's binary fresh: rebuild the crate (never its dependencies) unless the last
+# build here was of these same sources and its binary is still the one it wrote.
+_SHARED_BUILD = """\
+set -e
+built="$1" out="$2" target="$3"
+shift 3
+stamp="$target/.pyimage-source-stamp"
+sources="$(find Cargo.toml Cargo.lock rust -type f ! -path '*/target/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum)"
+binary="$(sha256sum "$built" 2>/dev/null || true)"
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "${sources%% *} ${binary%% *}" ]; then
+  rm -rf "$target"/release/.fingerprint/pyimage-*
+fi
+"$@"
+cp -f "$built" "$out"
+binary="$(sha256sum "$built")"
+printf '%s %s\\n' "${sources%% *}" "${binary%% *}" >"$stamp"
+"""
+
 def _pyimage_source_impl(rctx):
     # The rules_pyimage source tree: a local_path_override checkout in
     # development, or the module archive.
@@ -61,11 +82,13 @@ def _pyimage_source_impl(rctx):
     exe = "pyimage.exe" if "windows" in rctx.os.name.lower() else "pyimage"
     built = target_dir + "/release/" + exe
     flock = rctx.which("flock")
-    if flock:
+    if flock and rctx.which("sha256sum"):
         # Checkouts sharing a target dir write the same release binary: build and copy
-        # under one lock so no checkout copies another checkout's binary.
-        build = [flock, target_dir + "/.pyimage-build.lock", "sh", "-c", '"$@" && cp -f "%s" "%s"' % (built, rctx.path(exe)), "sh"] + build
+        # under one lock, rebuilding the crate when another checkout built last.
+        build = [flock, target_dir + "/.pyimage-build.lock", "sh", "-c", _SHARED_BUILD, "sh", built, rctx.path(exe), target_dir] + build
         rctx.execute(["mkdir", "-p", target_dir])
+    else:
+        flock = None
     res = rctx.execute(
         build,
         working_directory = str(src),
@@ -246,7 +269,10 @@ pyimage_exec_platform = rule(
 )
 
 def _missing_toolchain_impl(ctx):
-    fail(ctx.attr.message.format(platform = ctx.attr.exec_platform[ExecPlatformInfo].label))
+    platform = str(ctx.attr.exec_platform[ExecPlatformInfo].label)
+    if platform.startswith("@@//"):
+        platform = platform[2:]  # the main repository's label as users write it
+    fail(ctx.attr.message.format(platform = platform))
 
 pyimage_missing_toolchain = rule(
     implementation = _missing_toolchain_impl,
