@@ -194,6 +194,7 @@ expect_failure() {
 }
 
 step "cargo is unreachable for the user's Bazel: from_source = True fails"
+rm_layers
 mkdir -p "$NOCARGO_WS"
 cp "$WS/.bazelrc" "$NOCARGO_WS/"
 cat >"$NOCARGO_WS/MODULE.bazel" <<EOF

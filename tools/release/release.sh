@@ -139,6 +139,13 @@ build_platform() {
   case "$platform" in
     *-linux-gnu) flags+=" -C target-feature=+crt-static" ;; # runs on any Linux libc
   esac
+  # Cargo's mtime check can call a build of other sources fresh (another checkout, an
+  # older commit): rebuild the pyimage crate unless the last build was of these sources.
+  local stamp="$TARGET_DIR/$platform/.pyimage-sources" sources
+  sources="$(tree_digest "$BUILD_SRC")"
+  if [ "$(cat "$stamp" 2>/dev/null || true)" != "$sources" ]; then
+    rm -rf "$TARGET_DIR/$platform"/release/.fingerprint/pyimage-*
+  fi
   log "cargo build --release --target $platform (target dir $TARGET_DIR)"
   (
     cd "$BUILD_SRC"
@@ -149,6 +156,7 @@ build_platform() {
       CARGO_PROFILE_RELEASE_INCREMENTAL=false CARGO_INCREMENTAL=0 \
       cargo build --release --locked -p pyimage --target "$platform" --target-dir "$TARGET_DIR"
   ) || die "cargo build for $platform failed (see above)"
+  printf '%s\n' "$sources" >"$stamp"
   cp -f "$TARGET_DIR/$platform/release/pyimage" "$OUT/pyimage-$VERSION-$platform"
   chmod 0755 "$OUT/pyimage-$VERSION-$platform"
   case "$platform" in
@@ -158,6 +166,22 @@ build_platform() {
       fi
       ;;
   esac
+}
+
+# sha256 over the relative paths and contents of every file under $1.
+tree_digest() {
+  python3 - "$1" <<'PY'
+import hashlib, os, sys
+root, h = sys.argv[1], hashlib.sha256()
+for dirpath, dirnames, filenames in sorted(os.walk(root)):
+    dirnames.sort()
+    for name in sorted(filenames):
+        path = os.path.join(dirpath, name)
+        h.update(os.path.relpath(path, root).encode() + b"\0")
+        with open(path, "rb") as f:
+            h.update(hashlib.sha256(f.read()).digest())
+print(h.hexdigest())
+PY
 }
 
 sri() { python3 -c 'import base64, hashlib, sys; print("sha256-" + base64.b64encode(hashlib.sha256(open(sys.argv[1], "rb").read()).digest()).decode())' "$1"; }
