@@ -32,7 +32,7 @@ prepare() {
     bash "$HERE/release.sh" --base-url "file://$DIR/dist" "$VERSION" "$DIR/dist"
   write_user_workspace "$DIR/prebuilt" "$REPO/e2e/smoke" "$DIR/dist/registry" "$VERSION"
   write_user_workspace "$DIR/source" "$REPO/e2e/smoke" "$DIR/dist/registry" "$VERSION"
-  sed -i "s|^bazel_dep(name = \"rules_pyimage\", version = \"$VERSION\")|bazel_dep(name = \"rules_pyimage\", version = \"0.0.0\")\nlocal_path_override(\n    module_name = \"rules_pyimage\",\n    path = \"$REPO\",\n)|" "$DIR/source/MODULE.bazel"
+  sed -i "s|^bazel_dep(name = \"rules_pyimage\", version = \"$VERSION\")|bazel_dep(name = \"rules_pyimage\", version = \"0.0.0\")\nlocal_path_override(\n    module_name = \"rules_pyimage\",\n    path = \"$REPO\",\n)\n|" "$DIR/source/MODULE.bazel"
   local mode
   for mode in prebuilt source; do
     (cd "$DIR/$mode" && "$BAZEL" build //app:layers) || exit 1
