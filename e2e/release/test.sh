@@ -21,7 +21,15 @@ REPO="${REPO_ROOT:-$(cd "$HERE/../.." && pwd -P)}"
 BAZEL="${BAZEL:-$REPO/tools/bazel}"
 : "${PYIMAGE_ROOT:=/var/cache/rules_pyimage}"
 VERSION=0.1.0-test
-PLATFORM=x86_64-unknown-linux-gnu
+case "$(uname -s)/$(uname -m)" in
+  Linux/x86_64) PLATFORM=x86_64-unknown-linux-gnu ;;
+  Linux/aarch64) PLATFORM=aarch64-unknown-linux-gnu ;;
+  *)
+    echo "e2e/release: no release platform for $(uname -s)/$(uname -m)"
+    echo "0 passed, 1 failed"
+    exit 1
+    ;;
+esac
 BIN_NAME="pyimage-$VERSION-$PLATFORM"
 PREBUILT_REPO="rules_pyimage~~pyimage~pyimage_${PLATFORM//-/_}"
 WORK="$HERE/.work"
