@@ -10,15 +10,23 @@ register_toolchains("@pyimage_toolchains//:all")
 
 so users need nothing. The extension picks, for the rules_pyimage module version:
 
-* **prebuilt** binaries when the version is in `PREBUILT` (py/private/repos.bzl): one
-  toolchain per platform, downloaded and checked against its sha256;
+* **prebuilt** binaries when the version is in the generated table `PREBUILT`
+  (py/private/versions.bzl, written by tools/release/release.sh): one toolchain per
+  platform with that platform's `exec_compatible_with`, each binary downloaded only when
+  its toolchain is used and checked against its SRI integrity (`sha256-…`);
 * otherwise (development, `local_path_override`, `git_override`) a **source build**:
-  `cargo build --release --locked -p pyimage` in the rules_pyimage tree.
+  `cargo build --release --locked -p pyimage` in the rules_pyimage tree (into
+  `$CARGO_TARGET_DIR` when set, so checkouts on one machine share one cargo build),
+  constrained to the OS and CPU of the machine that built it.
+
+An exec platform that none of these toolchains matches gets a toolchain whose analysis
+fails, naming the platform and the fix.
 
 The root module may force the source build with `pyimage.toolchain(from_source = True)`.
 """
 
-load("//py/private:repos.bzl", "PLATFORMS", "PREBUILT", "pyimage_hub", "pyimage_prebuilt", "pyimage_source")
+load("//py/private:repos.bzl", "PLATFORMS", "pyimage_hub", "pyimage_prebuilt", "pyimage_source")
+load("//py/private:versions.bzl", "PREBUILT")
 
 _toolchain = tag_class(
     doc = "Options of the pyimage toolchain (honoured from the root module only).",
@@ -44,9 +52,17 @@ def _pyimage_impl(mctx):
     constraints = {}
     prebuilt = PREBUILT.get(version)
     if prebuilt and not from_source:
-        for platform, (url, sha256) in prebuilt.items():
+        for platform, release in sorted(prebuilt.items()):
+            if platform not in PLATFORMS:
+                fail("rules_pyimage %s: py/private/versions.bzl names platform %r, which py/private/repos.bzl PLATFORMS does not know" % (version, platform))
             name = "pyimage_" + platform.replace("-", "_")
-            pyimage_prebuilt(name = name, url = url, sha256 = sha256)
+            pyimage_prebuilt(
+                name = name,
+                url = release["url"],
+                integrity = release["integrity"],
+                platform = platform,
+                version = version,
+            )
             repos[platform] = name
             constraints[platform] = [str(Label(c)) for c in PLATFORMS[platform]]
     else:
@@ -58,6 +74,7 @@ def _pyimage_impl(mctx):
         name = "pyimage_toolchains",
         repos = repos,
         constraints = constraints,
+        source = "source" in repos,
         version = version,
     )
 
