@@ -221,7 +221,12 @@ pub fn run_list(a: &ListArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut lock = std::io::BufWriter::new(stdout.lock());
     list_layers(&a.layers, &re, &mut lock)?;
-    lock.flush()?;
+    match lock.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(Error::io("<stdout>", e).into())
+        }
+        _ => {}
+    }
     Ok(ExitCode::SUCCESS)
 }
 

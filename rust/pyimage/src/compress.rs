@@ -33,6 +33,10 @@ pub const ZSTD_JOB_SIZE: u32 = 8 * 1024 * 1024;
 const MAX_GZIP_WORKERS: usize = 64;
 /// At most this many libzstd workers (each buffers about two jobs).
 const MAX_ZSTD_WORKERS: usize = 16;
+/// zstd levels from here on (libzstd's "ultra" levels) need about 750 MiB per worker.
+const ZSTD_ULTRA_LEVEL: i32 = 20;
+/// At most this many libzstd workers at the ultra levels, to bound memory.
+const MAX_ZSTD_ULTRA_WORKERS: usize = 2;
 /// Chunk size of the pipeline for `none` and `zstd` (does not affect the bytes).
 /// Small enough to stay in cache between the producing and the consuming thread.
 const CHUNK: usize = 256 * 1024;
@@ -76,30 +80,48 @@ impl Compression {
         }
     }
 
+    /// Every compression, in the order of the table in `py/private/compression.bzl`.
+    pub const ALL: [Compression; 3] = [Compression::Gzip, Compression::None, Compression::Zstd];
+
+    /// The accepted levels and the default level.
+    pub fn levels(self) -> LevelRange {
+        match self {
+            Compression::None => LevelRange {
+                min: 0,
+                max: 0,
+                default: 0,
+            },
+            Compression::Gzip => LevelRange {
+                min: 0,
+                max: 9,
+                default: 6,
+            },
+            Compression::Zstd => LevelRange {
+                min: 1,
+                max: 22,
+                default: 3,
+            },
+        }
+    }
+
     /// Default level: gzip 6, zstd 3.
     pub fn default_level(self) -> i32 {
-        match self {
-            Compression::None => 0,
-            Compression::Gzip => 6,
-            Compression::Zstd => 3,
-        }
+        self.levels().default
     }
 
     /// Checks a level for this compression.
     pub fn check_level(self, level: i32) -> Result<()> {
-        let ok = match self {
-            Compression::None => true,
-            Compression::Gzip => (0..=9).contains(&level),
-            Compression::Zstd => (1..=19).contains(&level),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::Invalid(format!(
-                "--level {level} is out of range for {} (gzip: 0-9, zstd: 1-19)",
-                self.name()
-            )))
+        let r = self.levels();
+        if (r.min..=r.max).contains(&level) {
+            return Ok(());
         }
+        Err(Error::Invalid(format!(
+            "--level {level} is out of range for {}: use {}-{} (default {})",
+            self.name(),
+            r.min,
+            r.max,
+            r.default
+        )))
     }
 
     /// The bytes that end a blob of this compression: the end-of-archive blocks in their own
@@ -135,6 +157,17 @@ impl Compression {
             }
         }
     }
+}
+
+/// The inclusive range of levels of one compression, and its default level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelRange {
+    /// Lowest accepted level.
+    pub min: i32,
+    /// Highest accepted level.
+    pub max: i32,
+    /// Level used when none is given.
+    pub default: i32,
 }
 
 /// What the pipeline produced.
@@ -382,7 +415,12 @@ impl LayerStream {
             Compression::Zstd => {
                 let (tx, rx) = sync_channel::<Chunk>(4);
                 let p = path.clone();
-                let workers = threads.min(MAX_ZSTD_WORKERS) as u32;
+                let cap = if level >= ZSTD_ULTRA_LEVEL {
+                    MAX_ZSTD_ULTRA_WORKERS
+                } else {
+                    MAX_ZSTD_WORKERS
+                };
+                let workers = threads.min(cap) as u32;
                 let writer = std::thread::spawn(move || -> WriterResult {
                     let hw =
                         HashWriter::new(io::BufWriter::with_capacity(WRITE_MAX, out), p.clone());

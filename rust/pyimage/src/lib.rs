@@ -17,4 +17,5 @@ pub mod paths;
 pub mod plan;
 pub mod tarfmt;
 
+pub use compress::Compression;
 pub use error::{Error, Result};

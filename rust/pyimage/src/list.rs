@@ -109,7 +109,16 @@ pub fn format_entry(e: &ReadEntry, redact: &[Regex]) -> String {
 }
 
 /// Lists layers to `out`. With more than one layer, each listing starts with `# <layer>`.
+/// A reader that goes away early (`pyimage list x.tgz | head -1`) ends the listing
+/// successfully.
 pub fn list_layers(layers: &[PathBuf], redact: &[Regex], out: &mut dyn Write) -> Result<()> {
+    match write_listing(layers, redact, out) {
+        Err(Error::Io { cause, .. }) if cause.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+fn write_listing(layers: &[PathBuf], redact: &[Regex], out: &mut dyn Write) -> Result<()> {
     let stdout = |e| Error::io("<stdout>", e);
     for layer in layers {
         if layers.len() > 1 {

@@ -108,9 +108,13 @@ fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
         Some(p) => write_atomically(p, text),
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
-            Ok(())
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                // a reader that went away early (`| head`) is not an error
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(anyhow::Error::new(e).context("cannot write to stdout"))
+                }
+                _ => Ok(()),
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::model::Plan;
+use super::model::{Plan, UnmatchedPattern};
 use super::resolve::{display_label, human_bytes, ResolvedLayer};
 
 /// One row of the report.
@@ -64,6 +64,8 @@ pub struct Report {
     pub layers: Vec<Row>,
     /// Totals.
     pub totals: Totals,
+    /// Tier patterns that matched nothing in this binary (the plan's `unmatched`), tier order.
+    pub unmatched: Vec<UnmatchedPattern>,
 }
 
 /// Builds the report.
@@ -112,6 +114,7 @@ pub fn build(plan: Option<&Plan>, layers: &[ResolvedLayer], base_layers: u64) ->
         tier,
         layers: rows,
         totals,
+        unmatched: plan.map_or_else(Vec::new, |p| p.unmatched.clone()),
     }
 }
 
@@ -243,7 +246,23 @@ pub fn render_text(r: &Report) -> String {
         out.push_str(&line(row));
         out.push('\n');
     }
+    render_unmatched(&r.unmatched, &r.tier, &mut out);
     out
+}
+
+/// The tier patterns that matched nothing, after the table.
+fn render_unmatched(unmatched: &[UnmatchedPattern], tier: &str, out: &mut String) {
+    if unmatched.is_empty() {
+        return;
+    }
+    let tier = if tier.is_empty() { "the tier" } else { tier };
+    let _ = writeln!(
+        out,
+        "\nPatterns of {tier} that match nothing in this binary (unmatched = \"warn\"):"
+    );
+    for u in unmatched {
+        let _ = writeln!(out, "  {:?} (group {:?})", u.pattern, u.group);
+    }
 }
 
 #[cfg(test)]
