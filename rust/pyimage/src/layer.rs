@@ -9,8 +9,9 @@ use std::sync::mpsc::{sync_channel, Receiver};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
+use crate::atomic::AtomicFile;
 use crate::compress::{Compression, LayerStream};
-use crate::descriptor::{sha256_string, AtomicFile, Descriptor, Package, SCHEMA};
+use crate::descriptor::{sha256_string, Descriptor, Package, SCHEMA};
 use crate::error::{Error, IoContext, Result};
 use crate::manifest::{parse_manifest, LineKind};
 use crate::paths::{check_name, join, normalize_dest, parent, relative, resolve_relative};
@@ -774,7 +775,7 @@ pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
         schema: SCHEMA,
         name: None,
         media_type: opts.compression.media_type().into(),
-        compression: opts.compression.name().into(),
+        compression: opts.compression,
         digest: sha256_string(&sum.digest),
         size: sum.size,
         diff_id: sha256_string(&sum.diff_id),

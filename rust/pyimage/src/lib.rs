@@ -5,6 +5,7 @@
 //! See `docs/tool.md` for the command-line contract the Starlark rules rely on and
 //! `docs/determinism.md` for every pinned byte.
 
+pub mod atomic;
 pub mod cli;
 pub mod compress;
 pub mod descriptor;

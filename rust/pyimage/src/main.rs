@@ -48,9 +48,9 @@ fn main() -> ExitCode {
         Command::Layer(args) => cli::run_layer(args),
         Command::Merge(args) => cli::run_merge(args),
         Command::List(args) => cli::run_list(args),
-        Command::Validate(args) => plan_cli::run_validate(args),
-        Command::Report(args) => plan_cli::run_report(args),
-        Command::Autogroup(args) => plan_cli::run_autogroup(args),
+        Command::Validate(args) => plan_cli::run_validate(args).map_err(Into::into),
+        Command::Report(args) => plan_cli::run_report(args).map_err(Into::into),
+        Command::Autogroup(args) => plan_cli::run_autogroup(args).map_err(Into::into),
     };
     match result {
         Ok(code) => code,

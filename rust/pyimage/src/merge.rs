@@ -12,8 +12,9 @@ use std::sync::mpsc::{sync_channel, Receiver};
 
 use sha2::{Digest, Sha256};
 
+use crate::atomic::AtomicFile;
 use crate::compress::{Compression, HashWriter};
-use crate::descriptor::{aggregate_packages, sha256_string, AtomicFile, Descriptor, SCHEMA};
+use crate::descriptor::{aggregate_packages, sha256_string, Descriptor, SCHEMA};
 use crate::error::{Error, IoContext, Result};
 use crate::tarfmt::{TarReader, EOA_LEN};
 
@@ -30,16 +31,6 @@ pub struct MergeOptions {
     pub inputs: Vec<(PathBuf, PathBuf)>,
     /// Decompression workers (>= 1); never changes the bytes.
     pub threads: usize,
-}
-
-/// Parses a compression name as found in descriptors.
-pub fn parse_compression(s: &str) -> Option<Compression> {
-    match s {
-        "none" => Some(Compression::None),
-        "gzip" => Some(Compression::Gzip),
-        "zstd" => Some(Compression::Zstd),
-        _ => None,
-    }
 }
 
 /// Opens a decompressing reader over the first `limit` bytes of `path`.
@@ -130,11 +121,7 @@ pub fn merge_layers(opts: &MergeOptions) -> Result<Descriptor> {
         }
         descs.push(d);
     }
-    let compression =
-        parse_compression(&descs[0].compression).ok_or_else(|| Error::BadDescriptor {
-            path: opts.inputs[0].1.clone(),
-            msg: format!("unknown compression {:?}", descs[0].compression),
-        })?;
+    let compression = descs[0].compression;
     for (i, d) in descs.iter().enumerate() {
         if d.compression != descs[0].compression {
             return Err(Error::Invalid(format!(
@@ -144,9 +131,9 @@ pub fn merge_layers(opts: &MergeOptions) -> Result<Descriptor> {
                     .map(|n| format!(" {n}"))
                     .unwrap_or_default(),
                 opts.inputs[0].0.display(),
-                descs[0].compression,
+                compression.name(),
                 opts.inputs[i].0.display(),
-                d.compression
+                d.compression.name()
             )));
         }
     }
@@ -328,7 +315,7 @@ pub fn merge_layers(opts: &MergeOptions) -> Result<Descriptor> {
         schema: SCHEMA,
         name: opts.name.clone(),
         media_type: compression.media_type().into(),
-        compression: compression.name().into(),
+        compression,
         digest: sha256_string(&digest),
         size,
         diff_id: sha256_string(&diff_id),

@@ -153,12 +153,10 @@ fn zstd_level_22_identical_across_threads() {
         fs::read(p.join(&out)).unwrap()
     };
     let reference = run("1");
-    for t in ["3"] {
-        assert!(
-            run(t) == reference,
-            "zstd level 22: bytes differ between 1 and {t} threads"
-        );
-    }
+    assert!(
+        run("3") == reference,
+        "zstd level 22: bytes differ between 1 and 3 threads"
+    );
     assert_eq!(decompress(&p.join("z22.t1"), "zstd").len() as u64 % 512, 0);
 }
 

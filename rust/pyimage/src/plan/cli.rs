@@ -7,7 +7,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context as _;
+use crate::atomic::{emit, write_file};
+use crate::error::{Error, Result};
 
 use super::autogroup::{autogroup, Package, Proposal};
 use super::model::{normalize_name, Groups, LayerKind, PackageList, Plan};
@@ -86,41 +87,8 @@ pub struct AutogroupArgs {
     pub descriptors: Vec<PathBuf>,
 }
 
-/// Writes `text` to `path` through a temporary file in the same directory and a rename,
-/// so no partial output is left behind.
-fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = std::fs::write(&tmp, text.as_bytes()).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
-    match output {
-        Some(p) => write_atomically(p, text),
-        None => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-                // a reader that went away early (`| head`) is not an error
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(anyhow::Error::new(e).context("cannot write to stdout"))
-                }
-                _ => Ok(()),
-            }
-        }
-    }
-}
-
 /// Runs `pyimage validate`.
-pub fn run_validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+pub fn run_validate(args: &ValidateArgs) -> Result<ExitCode> {
     let plan = Plan::load(&args.plan)?;
     let descriptors = DescriptorArg::load_all(&args.descriptors)?;
     let layers = resolve(Some(&plan), &args.plan, &descriptors)?;
@@ -136,12 +104,13 @@ pub fn run_validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     );
     let text = outcome.render();
     if let Some(out) = &args.output {
-        write_atomically(out, &text)?;
+        write_file(out, text.as_bytes())?;
     }
     if !(args.quiet && outcome.messages.is_empty()) {
         let mut err = std::io::stderr().lock();
-        err.write_all(text.as_bytes())?;
-        err.flush()?;
+        err.write_all(text.as_bytes())
+            .and_then(|()| err.flush())
+            .map_err(|e| Error::io("<stderr>", e))?;
     }
     Ok(if outcome.failed() {
         ExitCode::from(1)
@@ -151,7 +120,7 @@ pub fn run_validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs `pyimage report`.
-pub fn run_report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+pub fn run_report(args: &ReportArgs) -> Result<ExitCode> {
     let plan = match &args.plan {
         Some(p) => Some(Plan::load(p)?),
         None => None,
@@ -164,7 +133,7 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| plan.as_ref().map_or(0, |p| p.base_layers));
     let r = report::build(plan.as_ref(), &layers, base);
     let text = if args.json {
-        let mut s = serde_json::to_string_pretty(&r)?;
+        let mut s = serde_json::to_string_pretty(&r).expect("report serialises");
         s.push('\n');
         s
     } else {
@@ -180,7 +149,7 @@ fn plan_packages(
     plan: &Plan,
     plan_path: &Path,
     descriptors: &[DescriptorArg],
-) -> anyhow::Result<Vec<Package>> {
+) -> Result<Vec<Package>> {
     let layers = resolve(Some(plan), plan_path, descriptors)?;
     let sizes = PackageSizes::collect(Some(plan), descriptors);
     let mut names: BTreeSet<String> = BTreeSet::new();
@@ -297,7 +266,7 @@ fn render_proposal(p: &Proposal, packages: &[Package], tier_name: &str, kept: &G
 }
 
 /// Runs `pyimage autogroup`.
-pub fn run_autogroup(args: &AutogroupArgs) -> anyhow::Result<ExitCode> {
+pub fn run_autogroup(args: &AutogroupArgs) -> Result<ExitCode> {
     let (packages, budget, tier_name, kept) = match (&args.plan, &args.packages) {
         (Some(plan_path), None) => {
             let plan = Plan::load(plan_path)?;
@@ -313,12 +282,15 @@ pub fn run_autogroup(args: &AutogroupArgs) -> anyhow::Result<ExitCode> {
                         .filter(|l| !matches!(l.kind, LayerKind::PipGroup | LayerKind::PipSquashed))
                         .count() as u64;
                     let b = plan.thresholds.warn_layers.saturating_sub(base + other);
-                    anyhow::ensure!(
-                        b >= 1,
-                        "{}: warn_layers = {} leaves no layer for pip packages after {base} base and {other} other layers; pass --budget",
-                        plan_path.display(),
-                        plan.thresholds.warn_layers
-                    );
+                    if b < 1 {
+                        return Err(Error::Plan {
+                            path: plan_path.clone(),
+                            message: format!(
+                                "warn_layers = {} leaves no layer for pip packages after {base} base and {other} other layers; pass --budget",
+                                plan.thresholds.warn_layers
+                            ),
+                        });
+                    }
                     b
                 }
             };
@@ -326,14 +298,13 @@ pub fn run_autogroup(args: &AutogroupArgs) -> anyhow::Result<ExitCode> {
             (packages, budget, plan.tier.name.clone(), kept)
         }
         (None, Some(list_path)) => {
-            anyhow::ensure!(
-                args.descriptors.is_empty(),
-                "DESCRIPTOR arguments need --plan"
-            );
+            if !args.descriptors.is_empty() {
+                return Err(Error::Invalid("DESCRIPTOR arguments need --plan".into()));
+            }
             let list = PackageList::load(list_path)?;
             let budget = args
                 .budget
-                .context("--budget N is required with --packages")?;
+                .ok_or_else(|| Error::Invalid("--budget N is required with --packages".into()))?;
             let packages = list
                 .packages
                 .into_iter()
@@ -345,12 +316,18 @@ pub fn run_autogroup(args: &AutogroupArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             (packages, budget, String::new(), Groups::default())
         }
-        _ => anyhow::bail!("pass --plan PLAN.json [DESCRIPTOR...] or --packages FILE"),
+        _ => {
+            return Err(Error::Invalid(
+                "pass --plan PLAN.json [DESCRIPTOR...] or --packages FILE".into(),
+            ))
+        }
     };
-    anyhow::ensure!(budget >= 1, "--budget must be at least 1");
+    if budget < 1 {
+        return Err(Error::Invalid("--budget must be at least 1".into()));
+    }
     let proposal = autogroup(&packages, budget);
     let text = if args.json {
-        let mut s = serde_json::to_string_pretty(&proposal)?;
+        let mut s = serde_json::to_string_pretty(&proposal).expect("proposal serialises");
         s.push('\n');
         s
     } else {

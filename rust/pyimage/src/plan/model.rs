@@ -1,44 +1,15 @@
-//! Input formats of the plan commands: `PLAN.json` (written by the Starlark rules),
-//! the layer descriptor JSON (written by `pyimage layer`/`merge`) and the simple
-//! package list accepted by `autogroup`. All formats are documented in `docs/tool.md`.
+//! Input formats of the plan commands: `PLAN.json` (written by the Starlark rules) and the
+//! simple package list accepted by `autogroup` (descriptors are read by
+//! [`crate::descriptor::Descriptor::read`]). All formats are documented in `docs/tool.md`.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::descriptor::Descriptor;
-
-/// Errors of the plan commands (invalid input files).
-#[derive(Debug, thiserror::Error)]
-pub enum PlanError {
-    /// A file could not be read.
-    #[error("cannot read {path}: {cause}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause (kept out of the error chain so it prints once).
-        cause: std::io::Error,
-    },
-    /// A file is not valid JSON of the expected shape.
-    #[error("{path}: invalid JSON: {cause}")]
-    Json {
-        /// The file.
-        path: PathBuf,
-        /// The cause (kept out of the error chain so it prints once).
-        cause: serde_json::Error,
-    },
-    /// A plan is inconsistent (bad descriptor reference, bad thresholds, ...).
-    #[error("{path}: {message}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong and how to fix it.
-        message: String,
-    },
-}
+use crate::error::{read_text, Error, Result};
 
 /// Default of [`Thresholds::warn_layers`].
 pub const DEFAULT_WARN_LAYERS: u64 = 100;
@@ -170,14 +141,17 @@ pub struct PlannedLayer {
 pub struct Groups(pub Vec<(String, Vec<String>)>);
 
 impl<'de> Deserialize<'de> for Groups {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         struct GroupsVisitor;
         impl<'de> Visitor<'de> for GroupsVisitor {
             type Value = Groups;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an object of group name -> list of patterns, or a list of [name, patterns] pairs")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Groups, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Groups, A::Error> {
                 let mut out: Vec<(String, Vec<String>)> = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, Vec<String>>()? {
                     if out.iter().any(|(n, _)| *n == k) {
@@ -187,7 +161,10 @@ impl<'de> Deserialize<'de> for Groups {
                 }
                 Ok(Groups(out))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Groups, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Groups, A::Error> {
                 let mut out: Vec<(String, Vec<String>)> = Vec::new();
                 while let Some((k, v)) = seq.next_element::<(String, Vec<String>)>()? {
                     if out.iter().any(|(n, _)| *n == k) {
@@ -240,27 +217,10 @@ pub struct UnmatchedPattern {
     pub pattern: String,
 }
 
-fn read(path: &Path) -> Result<String, PlanError> {
-    std::fs::read_to_string(path).map_err(|cause| PlanError::Read {
-        path: path.to_owned(),
-        cause,
-    })
-}
-
-/// Reads a layer descriptor (the tool's own [`Descriptor`] type), reporting errors as
-/// plan errors so every message of the plan commands has one shape.
-pub fn load_descriptor(path: &Path) -> Result<Descriptor, PlanError> {
-    let text = read(path)?;
-    serde_json::from_str(&text).map_err(|cause| PlanError::Json {
-        path: path.to_owned(),
-        cause,
-    })
-}
-
 impl Plan {
     /// Parses a plan from JSON text; `path` is used in messages only.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, PlanError> {
-        let mut plan: Plan = serde_json::from_str(text).map_err(|cause| PlanError::Json {
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let mut plan: Plan = serde_json::from_str(text).map_err(|cause| Error::Json {
             path: path.to_owned(),
             cause,
         })?;
@@ -270,8 +230,8 @@ impl Plan {
     }
 
     /// Reads a plan file.
-    pub fn load(path: &Path) -> Result<Self, PlanError> {
-        Self::parse(&read(path)?, path)
+    pub fn load(path: &Path) -> Result<Self> {
+        Self::parse(&read_text(path)?, path)
     }
 
     fn normalize(&mut self) {
@@ -295,8 +255,8 @@ impl Plan {
         }
     }
 
-    fn check(&self, path: &Path) -> Result<(), PlanError> {
-        let invalid = |message: String| PlanError::Invalid {
+    fn check(&self, path: &Path) -> Result<()> {
+        let invalid = |message: String| Error::Plan {
             path: path.to_owned(),
             message,
         };
@@ -367,13 +327,12 @@ pub struct PackageInfo {
 
 impl PackageList {
     /// Reads a package list file.
-    pub fn load(path: &Path) -> Result<Self, PlanError> {
-        let text = read(path)?;
-        let mut list: PackageList =
-            serde_json::from_str(&text).map_err(|cause| PlanError::Json {
-                path: path.to_owned(),
-                cause,
-            })?;
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = read_text(path)?;
+        let mut list: PackageList = serde_json::from_str(&text).map_err(|cause| Error::Json {
+            path: path.to_owned(),
+            cause,
+        })?;
         for p in &mut list.packages {
             p.name = normalize_name(&p.name);
             for d in &mut p.deps {

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::model::{load_descriptor, normalize_name, DescriptorRef, LayerKind, Plan, PlanError};
+use super::model::{normalize_name, DescriptorRef, LayerKind, Plan};
 use crate::descriptor::Descriptor;
+use crate::error::{Error, Result};
 
 /// A descriptor argument with the path it was given as.
 #[derive(Debug, Clone)]
@@ -17,13 +18,13 @@ pub struct DescriptorArg {
 
 impl DescriptorArg {
     /// Reads all descriptor arguments, in order.
-    pub fn load_all(paths: &[PathBuf]) -> Result<Vec<DescriptorArg>, PlanError> {
+    pub fn load_all(paths: &[PathBuf]) -> Result<Vec<DescriptorArg>> {
         paths
             .iter()
             .map(|p| {
                 Ok(DescriptorArg {
                     path: p.clone(),
-                    descriptor: load_descriptor(p)?,
+                    descriptor: Descriptor::read(p)?,
                 })
             })
             .collect()
@@ -110,7 +111,7 @@ pub fn resolve(
     plan: Option<&Plan>,
     plan_path: &Path,
     descriptors: &[DescriptorArg],
-) -> Result<Vec<ResolvedLayer>, PlanError> {
+) -> Result<Vec<ResolvedLayer>> {
     let Some(plan) = plan.filter(|p| !p.layers.is_empty()) else {
         return Ok(descriptors
             .iter()
@@ -134,7 +135,7 @@ pub fn resolve(
             })
             .collect());
     };
-    let invalid = |message: String| PlanError::Invalid {
+    let invalid = |message: String| Error::Plan {
         path: plan_path.to_owned(),
         message,
     };
