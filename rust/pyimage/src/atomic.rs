@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::{Error, IoContext, Result};
 
 /// Writes `bytes` to `path` atomically.
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut out = AtomicFile::create(path)?;
     out.file().write_all(bytes).at(path)?;
     out.commit()
@@ -35,7 +35,7 @@ pub fn emit(path: Option<&Path>, text: &str) -> Result<()> {
 /// A file written under a temporary name in the destination's directory and renamed into
 /// place by [`AtomicFile::commit`]; removed if dropped before that.
 #[derive(Debug)]
-pub struct AtomicFile {
+pub(crate) struct AtomicFile {
     tmp: PathBuf,
     dest: PathBuf,
     file: Option<File>,
@@ -45,7 +45,7 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl AtomicFile {
     /// Creates the temporary file next to `dest`.
-    pub fn create(dest: &Path) -> Result<Self> {
+    pub(crate) fn create(dest: &Path) -> Result<Self> {
         let dir = match dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -78,27 +78,22 @@ impl AtomicFile {
     }
 
     /// The open temporary file.
-    pub fn file(&mut self) -> &mut File {
+    pub(crate) fn file(&mut self) -> &mut File {
         self.file.as_mut().expect("file open")
     }
 
     /// Takes the file out (to hand to writer threads); give it back with [`Self::put_back`].
-    pub fn take(&mut self) -> File {
+    pub(crate) fn take(&mut self) -> File {
         self.file.take().expect("file open")
     }
 
     /// Returns a file taken with [`Self::take`].
-    pub fn put_back(&mut self, f: File) {
+    pub(crate) fn put_back(&mut self, f: File) {
         self.file = Some(f);
     }
 
-    /// The final path.
-    pub fn dest(&self) -> &Path {
-        &self.dest
-    }
-
     /// Closes and renames the file into place.
-    pub fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         // no fsync: the rename is atomic for readers; durability across a power loss is
         // Bazel's concern (it re-runs actions whose outputs are missing or damaged)
         drop(self.file.take());

@@ -24,11 +24,11 @@ use crate::error::{Error, Result};
 use crate::tarfmt::EOA_LEN;
 
 /// Size of one independently compressed gzip block (part of the byte format).
-pub const GZIP_BLOCK: usize = 128 * 1024;
+pub(crate) const GZIP_BLOCK: usize = 128 * 1024;
 /// Preset dictionary carried from one gzip block to the next.
-pub const GZIP_DICT: usize = 32 * 1024;
+pub(crate) const GZIP_DICT: usize = 32 * 1024;
 /// zstd job size when compressing with worker threads (part of the byte format).
-pub const ZSTD_JOB_SIZE: u32 = 8 * 1024 * 1024;
+pub(crate) const ZSTD_JOB_SIZE: u32 = 8 * 1024 * 1024;
 /// At most this many deflate workers.
 const MAX_GZIP_WORKERS: usize = 64;
 /// At most this many libzstd workers (each buffers about two jobs).
@@ -41,7 +41,7 @@ const MAX_ZSTD_ULTRA_WORKERS: usize = 2;
 /// Small enough to stay in cache between the producing and the consuming thread.
 const CHUNK: usize = 256 * 1024;
 /// The gzip member header we write: no flags, mtime 0, XFL 0, OS 255 (unknown).
-pub const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+pub(crate) const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 /// An empty final deflate block with fixed Huffman codes (closes a sync-flushed stream).
 const DEFLATE_FINAL_EMPTY: [u8; 2] = [0x03, 0x00];
 /// zstd level used for the constant end-of-archive frame.
@@ -172,7 +172,7 @@ pub struct LevelRange {
 
 /// What the pipeline produced.
 #[derive(Debug, Clone)]
-pub struct StreamSummary {
+pub(crate) struct StreamSummary {
     /// sha256 of the blob.
     pub digest: [u8; 32],
     /// Blob size.
@@ -187,7 +187,7 @@ pub struct StreamSummary {
 
 /// A writer that hashes and counts what passes through.
 #[derive(Debug)]
-pub struct HashWriter<W> {
+pub(crate) struct HashWriter<W> {
     inner: W,
     hasher: Sha256,
     count: u64,
@@ -196,7 +196,7 @@ pub struct HashWriter<W> {
 
 impl<W: Write> HashWriter<W> {
     /// Wraps `inner`; `path` is used in error messages.
-    pub fn new(inner: W, path: PathBuf) -> Self {
+    pub(crate) fn new(inner: W, path: PathBuf) -> Self {
         HashWriter {
             inner,
             hasher: Sha256::new(),
@@ -206,17 +206,17 @@ impl<W: Write> HashWriter<W> {
     }
 
     /// Bytes written so far.
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.count
     }
 
     /// Writes everything, with the path in the error.
-    pub fn put(&mut self, buf: &[u8]) -> Result<()> {
+    pub(crate) fn put(&mut self, buf: &[u8]) -> Result<()> {
         self.write_all(buf).map_err(|e| Error::io(&self.path, e))
     }
 
     /// Flushes and returns (inner, digest, count).
-    pub fn finish(mut self) -> Result<(W, [u8; 32], u64)> {
+    pub(crate) fn finish(mut self) -> Result<(W, [u8; 32], u64)> {
         self.inner.flush().map_err(|e| Error::io(&self.path, e))?;
         Ok((self.inner, self.hasher.finalize().into(), self.count))
     }
@@ -276,7 +276,7 @@ enum Backend {
 }
 
 /// Streams a tar body into a compressed blob on worker threads.
-pub struct LayerStream {
+pub(crate) struct LayerStream {
     compression: Compression,
     chunk_size: usize,
     buf: Vec<u8>,
@@ -326,7 +326,8 @@ fn deflate_block(level: flate2::Compression, dict: Option<&[u8]>, block: &[u8], 
 
 impl LayerStream {
     /// Starts the pipeline writing into `out` (already created; `path` is for messages).
-    pub fn new(
+    #[allow(clippy::too_many_lines)] // split into named steps next
+    pub(crate) fn new(
         out: File,
         path: PathBuf,
         compression: Compression,
@@ -471,11 +472,6 @@ impl LayerStream {
         })
     }
 
-    /// Bytes of tar stream written so far.
-    pub fn position(&self) -> u64 {
-        self.uncompressed
-    }
-
     fn broken(&mut self) -> Error {
         // a consumer thread stopped: its error is the real one
         self.shutdown();
@@ -539,7 +535,7 @@ impl LayerStream {
     }
 
     /// Appends bytes to the tar stream.
-    pub fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
+    pub(crate) fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
         self.uncompressed += data.len() as u64;
         while !data.is_empty() {
             let n = data.len().min(self.chunk_size - self.fill);
@@ -554,7 +550,7 @@ impl LayerStream {
     }
 
     /// Appends `len` zero bytes.
-    pub fn write_zeros(&mut self, len: usize) -> Result<()> {
+    pub(crate) fn write_zeros(&mut self, len: usize) -> Result<()> {
         const Z: [u8; 512] = [0; 512];
         let mut left = len;
         while left > 0 {
@@ -567,7 +563,7 @@ impl LayerStream {
 
     /// Copies exactly `len` bytes of `src` into the stream, reading straight into the chunk
     /// buffer. Errors if the file is shorter than `len` (changed while reading).
-    pub fn copy_file(
+    pub(crate) fn copy_file(
         &mut self,
         src: &mut File,
         len: u64,
@@ -604,7 +600,7 @@ impl LayerStream {
     }
 
     /// Ends the tar body, appends the end-of-archive member, and waits for all threads.
-    pub fn finish(mut self) -> Result<(File, StreamSummary)> {
+    pub(crate) fn finish(mut self) -> Result<(File, StreamSummary)> {
         self.dispatch()?;
         let body = self.uncompressed;
         self.diff_tx = None;

@@ -10,11 +10,11 @@ use crate::compress::Compression;
 use crate::error::{read_text, Error, Result};
 
 /// Current descriptor schema version.
-pub const SCHEMA: u32 = 1;
+pub(crate) const SCHEMA: u32 = 1;
 
 /// One pip distribution's share of a layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Package {
+pub(crate) struct Package {
     /// Distribution name as given to `--package`.
     pub name: String,
     /// Version as given to `--package NAME==VERSION`; `""` when unknown.
@@ -28,7 +28,7 @@ pub struct Package {
 
 /// The descriptor of one layer blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Descriptor {
+pub(crate) struct Descriptor {
     /// Schema version (1).
     pub schema: u32,
     /// Group name (`merge --name`); absent otherwise.
@@ -63,7 +63,7 @@ pub struct Descriptor {
 
 impl Descriptor {
     /// Reads and checks a descriptor file.
-    pub fn read(path: &Path) -> Result<Self> {
+    pub(crate) fn read(path: &Path) -> Result<Self> {
         let text = read_text(path)?;
         let d: Descriptor = serde_json::from_str(&text).map_err(|cause| Error::Json {
             path: path.to_path_buf(),
@@ -88,25 +88,25 @@ impl Descriptor {
     }
 
     /// Serialises with a trailing newline (field order fixed by the struct).
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("descriptor serialises");
         s.push('\n');
         s
     }
 
     /// Writes the descriptor atomically.
-    pub fn write(&self, path: &Path) -> Result<()> {
+    pub(crate) fn write(&self, path: &Path) -> Result<()> {
         write_file(path, self.to_json().as_bytes())
     }
 }
 
 /// Formats a digest as `sha256:<hex>`.
-pub fn sha256_string(d: &[u8; 32]) -> String {
+pub(crate) fn sha256_string(d: &[u8; 32]) -> String {
     format!("sha256:{}", hex::encode(d))
 }
 
 /// Sorts packages by (name, version) and adds up duplicates.
-pub fn aggregate_packages(pkgs: impl IntoIterator<Item = Package>) -> Vec<Package> {
+pub(crate) fn aggregate_packages(pkgs: impl IntoIterator<Item = Package>) -> Vec<Package> {
     let mut map: std::collections::BTreeMap<(String, String), (u64, u64)> = Default::default();
     for p in pkgs {
         let e = map.entry((p.name, p.version)).or_default();

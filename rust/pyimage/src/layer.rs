@@ -21,7 +21,7 @@ use crate::tarfmt::{encode_header, padding, EntryType, HeaderSpec};
 pub const DEFAULT_MTIME: u64 = 946_684_800;
 
 /// What to do with a symlink inside a tree whose target lies outside the tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExternalSymlinks {
     /// Replace the link by what it points to (file content or directory tree).
     Materialize,
@@ -678,15 +678,9 @@ impl Prefetch {
     }
 }
 
-/// Summary of a written layer.
-#[derive(Debug, Clone)]
-pub struct LayerSummary {
-    /// The descriptor that was written.
-    pub descriptor: Descriptor,
-}
-
 /// Writes one layer and its descriptor.
-pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
+#[allow(clippy::too_many_lines)] // split into named steps next
+pub fn write_layer(opts: &LayerOptions) -> Result<()> {
     let level = opts
         .level
         .unwrap_or_else(|| opts.compression.default_level());
@@ -798,7 +792,7 @@ pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
     // descriptor first: a blob is never in place without its descriptor being complete
     descriptor.write(&opts.descriptor)?;
     out.commit()?;
-    Ok(LayerSummary { descriptor })
+    Ok(())
 }
 
 /// True for `*.pyc` files and anything inside a `__pycache__` directory (or the directory).

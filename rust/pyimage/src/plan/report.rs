@@ -9,7 +9,7 @@ use super::resolve::{display_label, human_bytes, ResolvedLayer};
 
 /// One row of the report.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Row {
+pub(super) struct Row {
     /// 0-based layer index among our layers.
     pub index: usize,
     /// Group name.
@@ -36,7 +36,7 @@ pub struct Row {
 
 /// Column totals.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Totals {
+pub(super) struct Totals {
     /// Our layers.
     pub layers: usize,
     /// Base-image layers (from the plan or `--base-layers`).
@@ -53,7 +53,7 @@ pub struct Totals {
 
 /// The whole report (the `--json` form).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Report {
+pub(super) struct Report {
     /// Format version.
     pub schema: u32,
     /// Target from the plan, or empty.
@@ -69,7 +69,7 @@ pub struct Report {
 }
 
 /// Builds the report.
-pub fn build(plan: Option<&Plan>, layers: &[ResolvedLayer], base_layers: u64) -> Report {
+pub(super) fn build(plan: Option<&Plan>, layers: &[ResolvedLayer], base_layers: u64) -> Report {
     let rows: Vec<Row> = layers
         .iter()
         .map(|l| {
@@ -150,7 +150,7 @@ fn packages_cell(packages: &[String]) -> String {
 }
 
 /// Renders the human-readable table.
-pub fn render_text(r: &Report) -> String {
+pub(super) fn render_text(r: &Report) -> String {
     let header = [
         "layer",
         "group",

@@ -12,7 +12,7 @@ use super::snippet::layer_tier_snippet;
 
 /// Options of `validate` that are not in the plan.
 #[derive(Debug, Clone, Default)]
-pub struct ValidateOptions {
+pub(super) struct ValidateOptions {
     /// Base-image layers; overrides the plan's `base_layers`.
     pub base_layers: Option<u64>,
     /// Report a count past `max_layers` as a warning and exit 0.
@@ -21,7 +21,7 @@ pub struct ValidateOptions {
 
 /// Severity of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
+pub(super) enum Severity {
     /// `WARNING:`; exit 0.
     Warning,
     /// `ERROR:`; exit 1.
@@ -30,7 +30,7 @@ pub enum Severity {
 
 /// One finding with its fix (explanation and snippet), ready to print.
 #[derive(Debug, Clone)]
-pub struct Message {
+pub(super) struct Message {
     /// Severity.
     pub severity: Severity,
     /// Full text, first line starting with `WARNING:` or `ERROR:`, ending in `\n`.
@@ -39,7 +39,7 @@ pub struct Message {
 
 /// Result of [`validate`].
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub(super) struct Outcome {
     /// Findings in a fixed order: layer count, squashed layer, large packages (by layer, name).
     pub messages: Vec<Message>,
     /// Last line: counts and totals.
@@ -48,12 +48,12 @@ pub struct Outcome {
 
 impl Outcome {
     /// Whether validation failed (an `ERROR`).
-    pub fn failed(&self) -> bool {
+    pub(super) fn failed(&self) -> bool {
         self.messages.iter().any(|m| m.severity == Severity::Error)
     }
 
     /// The full text: messages separated by blank lines, then the summary line.
-    pub fn render(&self) -> String {
+    pub(super) fn render(&self) -> String {
         let mut out = String::new();
         for m in &self.messages {
             out.push_str(&m.text);
@@ -94,7 +94,7 @@ impl Ctx<'_> {
 }
 
 /// Validates a plan; see `docs/tool.md` for the rules and message formats.
-pub fn validate(
+pub(super) fn validate(
     plan: &Plan,
     layers: &[ResolvedLayer],
     sizes: &PackageSizes,
@@ -194,6 +194,7 @@ fn merge_groups(groups: &Groups, members: &BTreeSet<String>, new_name: &str) -> 
     Groups(out)
 }
 
+#[allow(clippy::too_many_lines)] // split into named steps next
 fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
     let t = &ctx.plan.thresholds;
     let total = ctx.total();
@@ -440,6 +441,7 @@ pub(crate) fn exclusive_closure(
     group
 }
 
+#[allow(clippy::too_many_lines)] // split into named steps next
 fn check_squashed(ctx: &Ctx<'_>) -> Option<Message> {
     let t = &ctx.plan.thresholds;
     if t.max_squashed_bytes == 0 {

@@ -1,5 +1,5 @@
-//! clap arguments and entry points for `validate`, `report` and `autogroup`.
-//! `main.rs` wires these into the top-level command; keep the signatures stable.
+//! Entry points of `validate`, `report` and `autogroup`: read the plan and descriptors,
+//! compute, write the text (the binary turns command-line flags into these requests).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -17,78 +17,60 @@ use super::resolve::{human_bytes, resolve, DescriptorArg, PackageSizes};
 use super::snippet::layer_tier_snippet;
 use super::validate::{validate, ValidateOptions};
 
-/// Arguments of `pyimage validate`.
-#[derive(Debug, clap::Args)]
-pub struct ValidateArgs {
+/// What `pyimage validate` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct ValidateRequest {
     /// The layer plan written by the rules (format: docs/tool.md).
-    #[arg(long, value_name = "PLAN.json")]
     pub plan: PathBuf,
     /// Layers of the base image; overrides the plan's `base_layers`.
-    #[arg(long, value_name = "N")]
     pub base_layers: Option<u64>,
     /// Report a layer count past `max_layers` as a WARNING and exit 0.
-    #[arg(long)]
     pub limit_as_warning: bool,
     /// Also write the report text to this file (written even when validation fails).
-    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Print nothing on stderr when there is no warning and no error.
-    #[arg(long)]
     pub quiet: bool,
     /// Layer descriptors, referenced by index or path from the plan's `layers`.
-    #[arg(value_name = "DESCRIPTOR")]
     pub descriptors: Vec<PathBuf>,
 }
 
-/// Arguments of `pyimage report`.
-#[derive(Debug, clap::Args)]
-pub struct ReportArgs {
+/// What `pyimage report` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct ReportRequest {
     /// The layer plan (adds group names, kinds, target and tier); optional.
-    #[arg(long, value_name = "PLAN.json")]
     pub plan: Option<PathBuf>,
     /// Layers of the base image, shown in the totals; overrides the plan's `base_layers`.
-    #[arg(long, value_name = "N")]
     pub base_layers: Option<u64>,
     /// Print JSON instead of the table.
-    #[arg(long)]
     pub json: bool,
     /// Write to this file instead of stdout.
-    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Layer descriptors in image order (or as the plan references them).
-    #[arg(value_name = "DESCRIPTOR")]
     pub descriptors: Vec<PathBuf>,
 }
 
-/// Arguments of `pyimage autogroup`.
-#[derive(Debug, clap::Args)]
-pub struct AutogroupArgs {
+/// What `pyimage autogroup` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct AutogroupRequest {
     /// Take packages, sizes and dependencies from a layer plan (sizes from the descriptors).
-    #[arg(long, value_name = "PLAN.json", conflicts_with = "packages")]
     pub plan: Option<PathBuf>,
     /// Take packages from a simple list: {"packages": [{"name", "bytes", "deps"}]}.
-    #[arg(long, value_name = "FILE")]
     pub packages: Option<PathBuf>,
     /// Layers for pip packages, the squashed layer of the rest included. With --plan the
     /// default is warn_layers minus base layers minus the plan's other layers.
-    #[arg(long, value_name = "N")]
     pub budget: Option<u64>,
     /// Layers of the base image (with --plan); overrides the plan's `base_layers`.
-    #[arg(long, value_name = "N")]
     pub base_layers: Option<u64>,
     /// Print JSON instead of the Starlark snippet.
-    #[arg(long)]
     pub json: bool,
     /// Write to this file instead of stdout.
-    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Layer descriptors (with --plan), for package sizes.
-    #[arg(value_name = "DESCRIPTOR")]
     pub descriptors: Vec<PathBuf>,
 }
 
 /// Runs `pyimage validate`.
-pub fn run_validate(args: &ValidateArgs) -> Result<ExitCode> {
+pub fn run_validate(args: &ValidateRequest) -> Result<ExitCode> {
     let plan = Plan::load(&args.plan)?;
     let descriptors = DescriptorArg::load_all(&args.descriptors)?;
     let layers = resolve(Some(&plan), &args.plan, &descriptors)?;
@@ -120,7 +102,7 @@ pub fn run_validate(args: &ValidateArgs) -> Result<ExitCode> {
 }
 
 /// Runs `pyimage report`.
-pub fn run_report(args: &ReportArgs) -> Result<ExitCode> {
+pub fn run_report(args: &ReportRequest) -> Result<ExitCode> {
     let plan = match &args.plan {
         Some(p) => Some(Plan::load(p)?),
         None => None,
@@ -266,7 +248,7 @@ fn render_proposal(p: &Proposal, packages: &[Package], tier_name: &str, kept: &G
 }
 
 /// Runs `pyimage autogroup`.
-pub fn run_autogroup(args: &AutogroupArgs) -> Result<ExitCode> {
+pub fn run_autogroup(args: &AutogroupRequest) -> Result<ExitCode> {
     let (packages, budget, tier_name, kept) = match (&args.plan, &args.packages) {
         (Some(plan_path), None) => {
             let plan = Plan::load(plan_path)?;
