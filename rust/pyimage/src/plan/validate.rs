@@ -194,7 +194,17 @@ fn merge_groups(groups: &Groups, members: &BTreeSet<String>, new_name: &str) -> 
     Groups(out)
 }
 
-#[allow(clippy::too_many_lines)] // split into named steps next
+/// Groups of each kind that still have a layer after the merges: (name, bytes, packages).
+type LiveGroups = BTreeMap<LayerKind, Vec<(String, u64, Vec<String>)>>;
+
+/// The fix being built for too many layers: the tier's new groups, the layers it saves and
+/// the lines explaining it.
+struct LayerCountFix {
+    new_groups: Groups,
+    removed: u64,
+    lines: String,
+}
+
 fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
     let t = &ctx.plan.thresholds;
     let total = ctx.total();
@@ -207,6 +217,19 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
     } else {
         Severity::Warning
     };
+    let mut text = layer_count_headline(ctx, opts, severity);
+    let need = total - t.warn_layers;
+    let (mut fix, live) = merge_smallest_groups(ctx, need);
+    drop_groups(ctx, need, &mut fix, live);
+    layer_count_fix_text(ctx, need, &fix, &mut text);
+    Some(Message { severity, text })
+}
+
+/// The first lines: how many layers, against which threshold of which tier.
+fn layer_count_headline(ctx: &Ctx<'_>, opts: &ValidateOptions, severity: Severity) -> String {
+    let t = &ctx.plan.thresholds;
+    let total = ctx.total();
+    let over_limit = total > t.max_layers;
     let mut text = String::new();
     let label = if severity == Severity::Error {
         "ERROR"
@@ -244,14 +267,17 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
             t.max_layers
         );
     }
-    let need = total - t.warn_layers;
+    text
+}
+
+/// Merges the smallest pip groups (then first-party groups) until `need` layers are saved.
+fn merge_smallest_groups(ctx: &Ctx<'_>, need: u64) -> (LayerCountFix, LiveGroups) {
     let groups = ctx.plan.tier_groups();
     let mut new_groups = groups.clone();
     let mut removed = 0u64;
     let mut lines = String::new();
     let mut new_names = BTreeSet::new();
-    // Groups of each kind that still have a layer after the merges: (name, bytes, packages).
-    let mut live: BTreeMap<LayerKind, Vec<(String, u64, Vec<String>)>> = BTreeMap::new();
+    let mut live = LiveGroups::new();
     for (kind, kind_name, base_name) in [
         (LayerKind::PipGroup, "pip", "merged"),
         (LayerKind::FirstParty, "first-party", "merged_first_party"),
@@ -307,6 +333,21 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
             );
         }
     }
+    let fix = LayerCountFix {
+        new_groups,
+        removed,
+        lines,
+    };
+    (fix, live)
+}
+
+/// Still too many: drops whole groups, smallest first.
+fn drop_groups(ctx: &Ctx<'_>, need: u64, fix: &mut LayerCountFix, mut live: LiveGroups) {
+    let LayerCountFix {
+        new_groups,
+        removed,
+        lines,
+    } = fix;
     // Still too many: drop whole groups. A dropped pip group's packages join the squashed
     // layer (one layer less only if that layer exists already); a dropped first-party group's
     // targets join the app layer.
@@ -326,18 +367,18 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
             has_squashed,
         ),
     ] {
-        if removed >= need || !saves {
+        if *removed >= need || !saves {
             continue;
         }
         let mut items = live.remove(&kind).unwrap_or_default();
         items.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-        let take = ((need - removed) as usize).min(items.len());
+        let take = ((need - *removed) as usize).min(items.len());
         if take == 0 {
             continue;
         }
         let dropped: BTreeSet<String> = items[..take].iter().map(|i| i.0.clone()).collect();
         new_groups.0.retain(|(n, _)| !dropped.contains(n));
-        removed += take as u64;
+        *removed += take as u64;
         let _ = writeln!(lines, "  Remove {take} group(s); {destination}:");
         for (name, bytes, packages) in &items[..take] {
             let _ = writeln!(
@@ -348,9 +389,17 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
             );
         }
     }
+}
+
+/// The fix's explanation, the layer count it reaches and the tier snippet (or, when nothing
+/// can be merged or removed, what else to do).
+fn layer_count_fix_text(ctx: &Ctx<'_>, need: u64, fix: &LayerCountFix, text: &mut String) {
+    let t = &ctx.plan.thresholds;
+    let total = ctx.total();
+    let removed = fix.removed;
     if removed == 0 {
         let _ = writeln!(
-            text,
+            *text,
             "  The tier has no group whose merging or removal saves a layer: use a base image with fewer layers{}.",
             if ctx.plan.layers.iter().any(|l| l.kind == LayerKind::Interpreter) {
                 ", or drop interpreter_group from the tier"
@@ -358,19 +407,19 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
                 ""
             }
         );
-        return Some(Message { severity, text });
+        return;
     }
-    text.push_str(&lines);
+    text.push_str(&fix.lines);
     let after = total - removed;
     if removed >= need {
         let _ = writeln!(
-            text,
+            *text,
             "  This brings the image to {after} layers (warn_layers = {}).",
             t.warn_layers
         );
     } else {
         let _ = writeln!(
-            text,
+            *text,
             "  This brings the image to {after} layers, still more than {}: the base image's {} layers and the fixed layers (interpreter, squashed, app) leave no more room{}.",
             if after > t.max_layers {
                 format!("max_layers = {}", t.max_layers)
@@ -385,8 +434,7 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
             }
         );
     }
-    text.push_str(&ctx.snippet(&new_groups));
-    Some(Message { severity, text })
+    text.push_str(&ctx.snippet(&fix.new_groups));
 }
 
 /// Packages that join `root` when it leaves `remaining`: its dependencies (within
