@@ -324,9 +324,132 @@ fn deflate_block(level: flate2::Compression, dict: Option<&[u8]>, block: &[u8], 
     }
 }
 
+/// `none`: a writer thread that hashes and writes the tar as it comes, then the
+/// end-of-archive blocks.
+fn start_plain_writer(out: File, path: PathBuf) -> (SyncSender<Chunk>, JoinHandle<WriterResult>) {
+    let (tx, rx) = sync_channel::<Chunk>(8);
+    let p = path;
+    let writer = std::thread::spawn(move || -> WriterResult {
+        let mut w = HashWriter::new(out, p);
+        for chunk in rx {
+            w.put(&chunk)?;
+        }
+        let eoa = w.count();
+        w.put(&Compression::None.eoa_bytes())?;
+        let (f, d, n) = w.finish()?;
+        Ok((f, d, n, eoa))
+    });
+    (tx, writer)
+}
+
+/// gzip: `threads` deflate workers (block `i` goes to worker `i % threads`) and a writer
+/// thread that joins their output in block order into one gzip member.
+fn start_gzip(
+    out: File,
+    path: PathBuf,
+    level: i32,
+    threads: usize,
+) -> (Backend, JoinHandle<WriterResult>) {
+    let mut jobs = Vec::new();
+    let mut results: Vec<Receiver<(Vec<u8>, Crc)>> = Vec::new();
+    let mut workers = Vec::new();
+    let lvl = flate2::Compression::new(level as u32);
+    for _ in 0..threads {
+        let (jtx, jrx) = sync_channel::<(Chunk, Option<Chunk>)>(2);
+        let (rtx, rrx) = sync_channel::<(Vec<u8>, Crc)>(2);
+        jobs.push(jtx);
+        results.push(rrx);
+        workers.push(std::thread::spawn(move || {
+            for (block, prev) in jrx {
+                let mut out = Vec::new();
+                deflate_block(lvl, prev.as_deref().map(|v| &v[..]), &block, &mut out);
+                let mut crc = Crc::new();
+                crc.update(&block);
+                if rtx.send((out, crc)).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    let p = path;
+    let writer = std::thread::spawn(move || -> WriterResult {
+        let mut w = HashWriter::new(out, p);
+        w.put(&GZIP_HEADER)?;
+        let mut crc = Crc::new();
+        let mut i = 0usize;
+        while let Ok((data, c)) = results[i % results.len()].recv() {
+            w.put(&data)?;
+            crc.combine(&c);
+            i += 1;
+        }
+        w.put(&DEFLATE_FINAL_EMPTY)?;
+        w.put(&crc.sum().to_le_bytes())?;
+        w.put(&crc.amount().to_le_bytes())?;
+        let eoa = w.count();
+        w.put(&Compression::Gzip.eoa_bytes())?;
+        let (f, d, n) = w.finish()?;
+        Ok((f, d, n, eoa))
+    });
+    let backend = Backend::Gzip {
+        jobs,
+        workers,
+        prev: None,
+        index: 0,
+    };
+    (backend, writer)
+}
+
+/// zstd: libzstd's multi-threaded encoder (pinned job size, content checksum) on a writer
+/// thread.
+fn start_zstd(
+    out: File,
+    path: PathBuf,
+    level: i32,
+    threads: usize,
+) -> (Backend, JoinHandle<WriterResult>) {
+    let (tx, rx) = sync_channel::<Chunk>(4);
+    let p = path;
+    let cap = if level >= ZSTD_ULTRA_LEVEL {
+        MAX_ZSTD_ULTRA_WORKERS
+    } else {
+        MAX_ZSTD_WORKERS
+    };
+    let workers = threads.min(cap) as u32;
+    let writer = std::thread::spawn(move || -> WriterResult {
+        let hw = HashWriter::new(io::BufWriter::with_capacity(WRITE_MAX, out), p.clone());
+        let mut enc = zstd::stream::write::Encoder::new(hw, level).map_err(|e| Error::io(&p, e))?;
+        enc.multithread(workers).map_err(|e| Error::io(&p, e))?;
+        enc.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_SIZE))
+            .map_err(|e| Error::io(&p, e))?;
+        enc.include_checksum(true).map_err(|e| Error::io(&p, e))?;
+        for chunk in rx {
+            enc.write_all(&chunk).map_err(|e| Error::io(&p, e))?;
+        }
+        let mut hw = enc.finish().map_err(|e| Error::io(&p, e))?;
+        let eoa = hw.count();
+        hw.put(&Compression::Zstd.eoa_bytes())?;
+        let (bw, d, n) = hw.finish()?;
+        let f = bw.into_inner().map_err(|e| Error::io(&p, e.into_error()))?;
+        Ok((f, d, n, eoa))
+    });
+    (Backend::Zstd { tx }, writer)
+}
+
+/// The thread hashing the uncompressed tar (the diff_id) of compressed layers.
+fn start_diff_hasher() -> (SyncSender<Chunk>, JoinHandle<Sha256>) {
+    let (tx, rx) = sync_channel::<Chunk>(8);
+    let h = std::thread::spawn(move || {
+        let mut h = Sha256::new();
+        for chunk in rx {
+            h.update(&chunk[..]);
+        }
+        h
+    });
+    (tx, h)
+}
+
 impl LayerStream {
     /// Starts the pipeline writing into `out` (already created; `path` is for messages).
-    #[allow(clippy::too_many_lines)] // split into named steps next
     pub(crate) fn new(
         out: File,
         path: PathBuf,
@@ -342,119 +465,23 @@ impl LayerStream {
         } else {
             CHUNK
         };
-        let mut diff_tx = None;
-        let mut diff_h = None;
-        let (backend, writer) = match compression {
+        let (backend, writer, diff_tx, diff_h) = match compression {
             Compression::None => {
-                let (tx, rx) = sync_channel::<Chunk>(8);
-                let p = path.clone();
-                let writer = std::thread::spawn(move || -> WriterResult {
-                    let mut w = HashWriter::new(out, p);
-                    for chunk in rx {
-                        w.put(&chunk)?;
-                    }
-                    let eoa = w.count();
-                    w.put(&Compression::None.eoa_bytes())?;
-                    let (f, d, n) = w.finish()?;
-                    Ok((f, d, n, eoa))
-                });
                 // for `none` the blob is the tar: the writer's hash is the diff_id
-                diff_tx = Some(tx);
-                (Backend::None, writer)
+                let (tx, writer) = start_plain_writer(out, path.clone());
+                (Backend::None, writer, tx, None)
             }
             Compression::Gzip => {
-                let mut jobs = Vec::new();
-                let mut results: Vec<Receiver<(Vec<u8>, Crc)>> = Vec::new();
-                let mut workers = Vec::new();
-                let lvl = flate2::Compression::new(level as u32);
-                for _ in 0..threads {
-                    let (jtx, jrx) = sync_channel::<(Chunk, Option<Chunk>)>(2);
-                    let (rtx, rrx) = sync_channel::<(Vec<u8>, Crc)>(2);
-                    jobs.push(jtx);
-                    results.push(rrx);
-                    workers.push(std::thread::spawn(move || {
-                        for (block, prev) in jrx {
-                            let mut out = Vec::new();
-                            deflate_block(lvl, prev.as_deref().map(|v| &v[..]), &block, &mut out);
-                            let mut crc = Crc::new();
-                            crc.update(&block);
-                            if rtx.send((out, crc)).is_err() {
-                                return;
-                            }
-                        }
-                    }));
-                }
-                let p = path.clone();
-                let writer = std::thread::spawn(move || -> WriterResult {
-                    let mut w = HashWriter::new(out, p);
-                    w.put(&GZIP_HEADER)?;
-                    let mut crc = Crc::new();
-                    let mut i = 0usize;
-                    while let Ok((data, c)) = results[i % results.len()].recv() {
-                        w.put(&data)?;
-                        crc.combine(&c);
-                        i += 1;
-                    }
-                    w.put(&DEFLATE_FINAL_EMPTY)?;
-                    w.put(&crc.sum().to_le_bytes())?;
-                    w.put(&crc.amount().to_le_bytes())?;
-                    let eoa = w.count();
-                    w.put(&Compression::Gzip.eoa_bytes())?;
-                    let (f, d, n) = w.finish()?;
-                    Ok((f, d, n, eoa))
-                });
-                (
-                    Backend::Gzip {
-                        jobs,
-                        workers,
-                        prev: None,
-                        index: 0,
-                    },
-                    writer,
-                )
+                let (backend, writer) = start_gzip(out, path.clone(), level, threads);
+                let (tx, h) = start_diff_hasher();
+                (backend, writer, tx, Some(h))
             }
             Compression::Zstd => {
-                let (tx, rx) = sync_channel::<Chunk>(4);
-                let p = path.clone();
-                let cap = if level >= ZSTD_ULTRA_LEVEL {
-                    MAX_ZSTD_ULTRA_WORKERS
-                } else {
-                    MAX_ZSTD_WORKERS
-                };
-                let workers = threads.min(cap) as u32;
-                let writer = std::thread::spawn(move || -> WriterResult {
-                    let hw =
-                        HashWriter::new(io::BufWriter::with_capacity(WRITE_MAX, out), p.clone());
-                    let mut enc = zstd::stream::write::Encoder::new(hw, level)
-                        .map_err(|e| Error::io(&p, e))?;
-                    enc.multithread(workers).map_err(|e| Error::io(&p, e))?;
-                    enc.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_SIZE))
-                        .map_err(|e| Error::io(&p, e))?;
-                    enc.include_checksum(true).map_err(|e| Error::io(&p, e))?;
-                    for chunk in rx {
-                        enc.write_all(&chunk).map_err(|e| Error::io(&p, e))?;
-                    }
-                    let mut hw = enc.finish().map_err(|e| Error::io(&p, e))?;
-                    let eoa = hw.count();
-                    hw.put(&Compression::Zstd.eoa_bytes())?;
-                    let (bw, d, n) = hw.finish()?;
-                    let f = bw.into_inner().map_err(|e| Error::io(&p, e.into_error()))?;
-                    Ok((f, d, n, eoa))
-                });
-                (Backend::Zstd { tx }, writer)
+                let (backend, writer) = start_zstd(out, path.clone(), level, threads);
+                let (tx, h) = start_diff_hasher();
+                (backend, writer, tx, Some(h))
             }
         };
-        if diff_tx.is_none() {
-            let (tx, rx) = sync_channel::<Chunk>(8);
-            diff_h = Some(std::thread::spawn(move || {
-                let mut h = Sha256::new();
-                for chunk in rx {
-                    h.update(&chunk[..]);
-                }
-                h
-            }));
-            diff_tx = Some(tx);
-        }
         let (pool_tx, pool_rx) = channel();
         Ok(LayerStream {
             compression,
@@ -463,7 +490,7 @@ impl LayerStream {
             fill: 0,
             uncompressed: 0,
             backend,
-            diff_tx,
+            diff_tx: Some(diff_tx),
             diff_h,
             writer: Some(writer),
             path,

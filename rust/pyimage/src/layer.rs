@@ -10,7 +10,7 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::atomic::AtomicFile;
-use crate::compress::{Compression, LayerStream};
+use crate::compress::{Compression, LayerStream, StreamSummary};
 use crate::descriptor::{sha256_string, Descriptor, Package, SCHEMA};
 use crate::error::{Error, IoContext, Result};
 use crate::manifest::{parse_manifest, LineKind};
@@ -679,7 +679,6 @@ impl Prefetch {
 }
 
 /// Writes one layer and its descriptor.
-#[allow(clippy::too_many_lines)] // split into named steps next
 pub fn write_layer(opts: &LayerOptions) -> Result<()> {
     let level = opts
         .level
@@ -692,14 +691,7 @@ pub fn write_layer(opts: &LayerOptions) -> Result<()> {
             )));
         }
     }
-    let mut c = Collector::new(opts)?;
-    for (src, dest) in &opts.trees {
-        c.add_tree(src, dest, format!("--tree {}", src.display()), None)?;
-    }
-    for m in &opts.manifests {
-        c.add_manifest(m)?;
-    }
-    c.finish()?;
+    let c = collect_entries(opts)?;
 
     let mut out = AtomicFile::create(&opts.output)?;
     let file = out.take();
@@ -710,12 +702,50 @@ pub fn write_layer(opts: &LayerOptions) -> Result<()> {
         level,
         opts.threads,
     )?;
-    let mut prefetch = Prefetch::start(&c.map, opts.threads);
+    let counts = write_entries(&c.map, opts, &mut stream)?;
+    let (file, sum) = stream.finish()?;
+    out.put_back(file);
+    let descriptor = layer_descriptor(opts, &sum, &counts, c.skipped);
+    // descriptor first: a blob is never in place without its descriptor being complete
+    descriptor.write(&opts.descriptor)?;
+    out.commit()?;
+    Ok(())
+}
+
+/// Every entry of the layer from the trees and manifests, checked and with final symlink
+/// targets.
+fn collect_entries(opts: &LayerOptions) -> Result<Collector<'_>> {
+    let mut c = Collector::new(opts)?;
+    for (src, dest) in &opts.trees {
+        c.add_tree(src, dest, format!("--tree {}", src.display()), None)?;
+    }
+    for m in &opts.manifests {
+        c.add_manifest(m)?;
+    }
+    c.finish()?;
+    Ok(c)
+}
+
+/// Entries, regular files and content bytes written.
+#[derive(Clone, Copy)]
+struct EntryCounts {
+    entries: u64,
+    files: u64,
+    bytes: u64,
+}
+
+/// Writes every entry (header, content, padding) in path order.
+fn write_entries(
+    map: &BTreeMap<String, Planned>,
+    opts: &LayerOptions,
+    stream: &mut LayerStream,
+) -> Result<EntryCounts> {
+    let mut prefetch = Prefetch::start(map, opts.threads);
     let mut header = Vec::with_capacity(2048);
     let mut entries = 0u64;
     let mut files = 0u64;
     let mut bytes = 0u64;
-    for (path, p) in &c.map {
+    for (path, p) in map {
         header.clear();
         let (kind, mode, size, link) = match &p.kind {
             Kind::Dir => (EntryType::Dir, 0o755, 0, ""),
@@ -763,9 +793,26 @@ pub fn write_layer(opts: &LayerOptions) -> Result<()> {
             }
         }
     }
-    let (file, sum) = stream.finish()?;
-    out.put_back(file);
-    let descriptor = Descriptor {
+    Ok(EntryCounts {
+        entries,
+        files,
+        bytes,
+    })
+}
+
+/// The descriptor of the written layer.
+fn layer_descriptor(
+    opts: &LayerOptions,
+    sum: &StreamSummary,
+    counts: &EntryCounts,
+    skipped: u64,
+) -> Descriptor {
+    let EntryCounts {
+        entries,
+        files,
+        bytes,
+    } = *counts;
+    Descriptor {
         schema: SCHEMA,
         name: None,
         media_type: opts.compression.media_type().into(),
@@ -777,7 +824,7 @@ pub fn write_layer(opts: &LayerOptions) -> Result<()> {
         entries,
         files,
         uncompressed_size: sum.uncompressed_size,
-        skipped: c.skipped,
+        skipped,
         packages: opts
             .package
             .iter()
@@ -788,11 +835,7 @@ pub fn write_layer(opts: &LayerOptions) -> Result<()> {
                 bytes,
             })
             .collect(),
-    };
-    // descriptor first: a blob is never in place without its descriptor being complete
-    descriptor.write(&opts.descriptor)?;
-    out.commit()?;
-    Ok(())
+    }
 }
 
 /// True for `*.pyc` files and anything inside a `__pycache__` directory (or the directory).

@@ -489,7 +489,6 @@ pub(crate) fn exclusive_closure(
     group
 }
 
-#[allow(clippy::too_many_lines)] // split into named steps next
 fn check_squashed(ctx: &Ctx<'_>) -> Option<Message> {
     let t = &ctx.plan.thresholds;
     if t.max_squashed_bytes == 0 {
@@ -526,15 +525,73 @@ fn check_squashed(ctx: &Ctx<'_>) -> Option<Message> {
         ctx.tier,
         largest.join(", ")
     );
+    let split = split_squashed(ctx, &layer.packages, &by_size, bytes);
+    if split.added == 0 {
+        let _ = writeln!(
+            text,
+            "  The descriptors give no package sizes for it, so no split can be proposed; `pyimage report` shows the layer."
+        );
+        return Some(Message {
+            severity: Severity::Warning,
+            text,
+        });
+    }
+    let _ = writeln!(
+        text,
+        "  Give its largest packages their own groups (each takes the dependencies only it needs); {} stay squashed (about {}):",
+        split.remaining,
+        human_bytes(split.left)
+    );
+    text.push_str(&split.lines);
+    let mut after = ctx.total() + split.added;
+    if split.remaining == 0 {
+        after -= 1;
+    }
+    if after > t.warn_layers {
+        let _ = writeln!(
+            text,
+            "  Note: this brings the image to {after} layers, more than warn_layers = {}; merge small groups too, or see `pyimage autogroup`.",
+            t.warn_layers
+        );
+    }
+    text.push_str(&ctx.snippet(&split.new_groups));
+    Some(Message {
+        severity: Severity::Warning,
+        text,
+    })
+}
+
+/// New groups for the largest packages of the squashed layer.
+struct SquashedSplit {
+    /// The tier's groups with the new ones appended.
+    new_groups: Groups,
+    /// How many groups were added.
+    added: u64,
+    /// Packages left in the squashed layer, and their bytes.
+    remaining: usize,
+    left: u64,
+    /// One line per new group.
+    lines: String,
+}
+
+/// Gives the largest packages (`by_size`, largest first) groups of their own, each with the
+/// dependencies only it needs, until the squashed layer is under the threshold.
+fn split_squashed(
+    ctx: &Ctx<'_>,
+    packages: &[String],
+    by_size: &[(u64, &String)],
+    bytes: u64,
+) -> SquashedSplit {
+    let t = &ctx.plan.thresholds;
     let groups = ctx.plan.tier_groups();
     let mut new_groups = groups.clone();
-    let universe: BTreeSet<String> = layer.packages.iter().cloned().collect();
+    let universe: BTreeSet<String> = packages.iter().cloned().collect();
     let mut remaining = universe.clone();
     let mut left = bytes;
     let mut lines = String::new();
     let mut added = 0u64;
     let mut new_names = BTreeSet::new();
-    for (size, p) in &by_size {
+    for (size, p) in by_size {
         if left <= t.max_squashed_bytes {
             break;
         }
@@ -560,39 +617,13 @@ fn check_squashed(ctx: &Ctx<'_>) -> Option<Message> {
         new_groups.0.push((name, ordered));
         added += 1;
     }
-    if added == 0 {
-        let _ = writeln!(
-            text,
-            "  The descriptors give no package sizes for it, so no split can be proposed; `pyimage report` shows the layer."
-        );
-        return Some(Message {
-            severity: Severity::Warning,
-            text,
-        });
+    SquashedSplit {
+        new_groups,
+        added,
+        remaining: remaining.len(),
+        left,
+        lines,
     }
-    let _ = writeln!(
-        text,
-        "  Give its largest packages their own groups (each takes the dependencies only it needs); {} stay squashed (about {}):",
-        remaining.len(),
-        human_bytes(left)
-    );
-    text.push_str(&lines);
-    let mut after = ctx.total() + added;
-    if remaining.is_empty() {
-        after -= 1;
-    }
-    if after > t.warn_layers {
-        let _ = writeln!(
-            text,
-            "  Note: this brings the image to {after} layers, more than warn_layers = {}; merge small groups too, or see `pyimage autogroup`.",
-            t.warn_layers
-        );
-    }
-    text.push_str(&ctx.snippet(&new_groups));
-    Some(Message {
-        severity: Severity::Warning,
-        text,
-    })
 }
 
 fn is_glob(p: &str) -> bool {
