@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use pyimage::compress::Compression;
-use pyimage::layer::{default_threads, write_layer, LayerOptions};
-use pyimage::merge::{merge_layers, MergeOptions};
+use pyimage::{
+    default_threads, merge_layers, write_layer, Compression, LayerOptions, MergeOptions,
+};
 
 const PACKAGES: usize = 8;
 const FILES_PER_PACKAGE: usize = 50;

@@ -1,20 +1,68 @@
-//! clap arguments and entry points of `layer`, `merge` and `list`, plus `@argfile` expansion.
-//! Every flag is documented in `docs/tool.md`.
+//! The command line: clap definitions of every subcommand and their translation into the
+//! library's options. Every flag is documented in `docs/tool.md` (its flag reference is
+//! generated from these definitions by `pyimage help-markdown`).
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::compress::Compression;
-use crate::error::{Error, Result};
-use crate::layer::{default_threads, write_layer, ExternalSymlinks, LayerOptions, DEFAULT_MTIME};
-use crate::list::list_layers;
-use crate::merge::{merge_layers, MergeOptions};
+use anyhow::{bail, Context as _};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use pyimage::{
+    default_threads, emit, list_layers, merge_layers, run_autogroup, run_report, run_validate,
+    write_layer, AutogroupRequest, Compression, ExternalSymlinks, LayerOptions, MergeOptions,
+    ReportRequest, ValidateRequest, DEFAULT_MTIME,
+};
+
+/// Deterministic OCI layers for Python binaries (the tool behind rules_pyimage).
+///
+/// Arguments may be read from files: `@FILE` is replaced by FILE's lines, one argument each.
+#[derive(Debug, Parser)]
+#[command(name = "pyimage", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Write one layer blob and its descriptor from trees and manifests.
+    Layer(LayerArgs),
+    /// Join per-package layers into one layer without recompressing.
+    Merge(MergeArgs),
+    /// Print a stable `ls -l`-style listing of layers.
+    List(ListArgs),
+    /// Check a layer plan against the layer limit and the tier's thresholds.
+    Validate(ValidateArgs),
+    /// Print a human-readable report of a set of layers.
+    Report(ReportArgs),
+    /// Propose `layer_tier` groups for a layer budget.
+    Autogroup(AutogroupArgs),
+    /// Print the flag reference of docs/tool.md (generated from these definitions).
+    #[command(hide = true)]
+    HelpMarkdown,
+}
+
+impl Command {
+    pub(crate) fn run(&self) -> anyhow::Result<ExitCode> {
+        match self {
+            Command::Layer(a) => a.run(),
+            Command::Merge(a) => a.run(),
+            Command::List(a) => a.run(),
+            Command::Validate(a) => a.run(),
+            Command::Report(a) => a.run(),
+            Command::Autogroup(a) => a.run(),
+            Command::HelpMarkdown => {
+                emit(None, &crate::reference::markdown())?;
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    }
+}
 
 /// Compression names on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum CompressionArg {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CompressionArg {
     /// `application/vnd.oci.image.layer.v1.tar+gzip` (default level 6).
     Gzip,
     /// `application/vnd.oci.image.layer.v1.tar+zstd` (default level 3).
@@ -33,102 +81,232 @@ impl From<CompressionArg> for Compression {
     }
 }
 
+/// Symlinks inside a tree whose target lies outside that tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExternalSymlinksArg {
+    /// Replace the link by what it points to (file content or directory tree).
+    Materialize,
+    /// Keep the link with its literal target.
+    Keep,
+    /// Fail, naming the link.
+    Reject,
+}
+
+impl From<ExternalSymlinksArg> for ExternalSymlinks {
+    fn from(e: ExternalSymlinksArg) -> Self {
+        match e {
+            ExternalSymlinksArg::Materialize => ExternalSymlinks::Materialize,
+            ExternalSymlinksArg::Keep => ExternalSymlinks::Keep,
+            ExternalSymlinksArg::Reject => ExternalSymlinks::Reject,
+        }
+    }
+}
+
 /// Arguments of `pyimage layer`.
-#[derive(Debug, clap::Args)]
-pub struct LayerArgs {
+#[derive(Debug, Args)]
+pub(crate) struct LayerArgs {
     /// Layer blob to write (atomically: temp file in the same directory, then rename).
     #[arg(long, value_name = "OUT")]
-    pub output: PathBuf,
+    output: PathBuf,
     /// Descriptor JSON to write next to the layer.
     #[arg(long, value_name = "OUT.json")]
-    pub descriptor: PathBuf,
+    descriptor: PathBuf,
     /// Directory tree (or single file) SRC placed at image path DEST; repeatable.
     /// Split at the first `=`.
     #[arg(long = "tree", value_name = "SRC=DEST")]
-    pub trees: Vec<String>,
+    trees: Vec<String>,
     /// Manifest of explicit entries (TAB-separated lines, see docs/tool.md); repeatable.
     #[arg(long = "manifest", value_name = "FILE")]
-    pub manifests: Vec<PathBuf>,
+    manifests: Vec<PathBuf>,
     /// Attribute every file of this layer to a pip distribution (descriptor `packages`).
     #[arg(long, value_name = "NAME[==VERSION]")]
-    pub package: Option<String>,
+    package: Option<String>,
     /// Keep only tree entries whose tree-relative path matches one of these globs
     /// (`*` stays within a path component, `**` crosses them); repeatable.
     #[arg(long, value_name = "GLOB")]
-    pub include: Vec<String>,
+    include: Vec<String>,
     /// Drop tree entries whose tree-relative path matches one of these globs (a matching
     /// directory drops its whole subtree); repeatable.
     #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
+    exclude: Vec<String>,
     /// Keep `__pycache__/` directories and `*.pyc` files in trees (dropped by default).
     #[arg(long)]
-    pub keep_pyc: bool,
+    keep_pyc: bool,
     /// Blob compression.
     #[arg(long, value_enum, default_value_t = CompressionArg::Gzip)]
-    pub compression: CompressionArg,
-    /// Compression level (gzip 0-9, default 6; zstd 1-19, default 3).
+    compression: CompressionArg,
+    /// Compression level (gzip 0-9, default 6; zstd 1-22, default 3; none 0).
     #[arg(long, value_name = "N")]
-    pub level: Option<i32>,
+    level: Option<i32>,
     /// Worker threads; 0 or absent means all available cores. Never changes the output bytes.
     #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    threads: Option<usize>,
     /// Owner of every entry.
     #[arg(long, value_name = "UID:GID", default_value = "0:0")]
-    pub owner: String,
+    owner: String,
     /// Modification time of every entry, in seconds since the epoch.
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MTIME)]
-    pub mtime: u64,
+    mtime: u64,
     /// Symlinks inside a tree whose target lies outside that tree: `materialize` (store what
     /// they point to), `keep` (store the link as is) or `reject` (fail; the default).
-    #[arg(long, value_enum, default_value_t = ExternalSymlinks::Reject)]
-    pub external_symlinks: ExternalSymlinks,
+    #[arg(long, value_enum, default_value_t = ExternalSymlinksArg::Reject)]
+    external_symlinks: ExternalSymlinksArg,
     /// Accept relative symlinks that climb above the image root (rejected by default).
     #[arg(long)]
-    pub allow_escaping_symlinks: bool,
+    allow_escaping_symlinks: bool,
     /// Manifest DESTs that do not start with `/` are placed under this image path.
     #[arg(long, value_name = "PREFIX")]
-    pub prefix: Option<String>,
+    prefix: Option<String>,
     /// Drop entries whose image path (`/DEST`) starts with this string (counted in the
     /// descriptor's `skipped`); repeatable.
     #[arg(long, value_name = "PREFIX")]
-    pub skip_prefix: Vec<String>,
+    skip_prefix: Vec<String>,
 }
 
 /// Arguments of `pyimage merge`.
-#[derive(Debug, clap::Args)]
-pub struct MergeArgs {
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
     /// Merged layer blob to write.
     #[arg(long, value_name = "OUT")]
-    pub output: PathBuf,
+    output: PathBuf,
     /// Descriptor JSON of the merged layer.
     #[arg(long, value_name = "OUT.json")]
-    pub descriptor: PathBuf,
+    descriptor: PathBuf,
     /// Name of the group being merged (used in messages).
     #[arg(long, value_name = "GROUP")]
-    pub name: Option<String>,
+    name: Option<String>,
     /// Decompression workers; 0 or absent means all available cores. Never changes the bytes.
     #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    threads: Option<usize>,
     /// Input layers with their descriptors, in layer order.
     #[arg(value_name = "LAYER=DESCRIPTOR", required = true)]
-    pub inputs: Vec<String>,
+    inputs: Vec<String>,
 }
 
 /// Arguments of `pyimage list`.
-#[derive(Debug, clap::Args)]
-pub struct ListArgs {
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
     /// Print `*` instead of the size of entries whose path matches this regex; repeatable.
     #[arg(long, value_name = "REGEX")]
-    pub redact: Vec<String>,
+    redact: Vec<String>,
     /// Layer blobs (gzip, zstd or plain tar, detected from their first bytes).
     #[arg(value_name = "LAYER", required = true)]
-    pub layers: Vec<PathBuf>,
+    layers: Vec<PathBuf>,
 }
 
-fn split_pair(s: &str, what: &str) -> Result<(String, String)> {
+/// Arguments of `pyimage validate`.
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// The layer plan written by the rules (format: docs/tool.md).
+    #[arg(long, value_name = "PLAN.json")]
+    plan: PathBuf,
+    /// Layers of the base image; overrides the plan's `base_layers`.
+    #[arg(long, value_name = "N")]
+    base_layers: Option<u64>,
+    /// Report a layer count past `max_layers` as a WARNING and exit 0.
+    #[arg(long)]
+    limit_as_warning: bool,
+    /// Also write the report text to this file (written even when validation fails).
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Print nothing on stderr when there is no warning and no error.
+    #[arg(long)]
+    quiet: bool,
+    /// Layer descriptors, referenced by index or path from the plan's `layers`.
+    #[arg(value_name = "DESCRIPTOR")]
+    descriptors: Vec<PathBuf>,
+}
+
+/// Arguments of `pyimage report`.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The layer plan (adds group names, kinds, target and tier); optional.
+    #[arg(long, value_name = "PLAN.json")]
+    plan: Option<PathBuf>,
+    /// Layers of the base image, shown in the totals; overrides the plan's `base_layers`.
+    #[arg(long, value_name = "N")]
+    base_layers: Option<u64>,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Layer descriptors in image order (or as the plan references them).
+    #[arg(value_name = "DESCRIPTOR")]
+    descriptors: Vec<PathBuf>,
+}
+
+/// Arguments of `pyimage autogroup`.
+#[derive(Debug, Args)]
+pub(crate) struct AutogroupArgs {
+    /// Take packages, sizes and dependencies from a layer plan (sizes from the descriptors).
+    #[arg(long, value_name = "PLAN.json", conflicts_with = "packages")]
+    plan: Option<PathBuf>,
+    /// Take packages from a simple list: {"packages": [{"name", "bytes", "deps"}]}.
+    #[arg(long, value_name = "FILE")]
+    packages: Option<PathBuf>,
+    /// Layers for pip packages, the squashed layer of the rest included. With --plan the
+    /// default is warn_layers minus base layers minus the plan's other layers.
+    #[arg(long, value_name = "N")]
+    budget: Option<u64>,
+    /// Layers of the base image (with --plan); overrides the plan's `base_layers`.
+    #[arg(long, value_name = "N")]
+    base_layers: Option<u64>,
+    /// Print JSON instead of the Starlark snippet.
+    #[arg(long)]
+    json: bool,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Layer descriptors (with --plan), for package sizes.
+    #[arg(value_name = "DESCRIPTOR")]
+    descriptors: Vec<PathBuf>,
+}
+
+impl ValidateArgs {
+    fn run(&self) -> anyhow::Result<ExitCode> {
+        Ok(run_validate(&ValidateRequest {
+            plan: self.plan.clone(),
+            base_layers: self.base_layers,
+            limit_as_warning: self.limit_as_warning,
+            output: self.output.clone(),
+            quiet: self.quiet,
+            descriptors: self.descriptors.clone(),
+        })?)
+    }
+}
+
+impl ReportArgs {
+    fn run(&self) -> anyhow::Result<ExitCode> {
+        Ok(run_report(&ReportRequest {
+            plan: self.plan.clone(),
+            base_layers: self.base_layers,
+            json: self.json,
+            output: self.output.clone(),
+            descriptors: self.descriptors.clone(),
+        })?)
+    }
+}
+
+impl AutogroupArgs {
+    fn run(&self) -> anyhow::Result<ExitCode> {
+        Ok(run_autogroup(&AutogroupRequest {
+            plan: self.plan.clone(),
+            packages: self.packages.clone(),
+            budget: self.budget,
+            base_layers: self.base_layers,
+            json: self.json,
+            output: self.output.clone(),
+            descriptors: self.descriptors.clone(),
+        })?)
+    }
+}
+
+fn split_pair(s: &str, what: &str) -> anyhow::Result<(String, String)> {
     match s.split_once('=') {
         Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a.to_string(), b.to_string())),
-        _ => Err(Error::Invalid(format!("{what} {s:?}: expected A=B"))),
+        _ => bail!("{what} {s:?}: expected A=B"),
     }
 }
 
@@ -140,7 +318,7 @@ fn threads(t: Option<usize>) -> usize {
 }
 
 /// Builds [`LayerOptions`] from the command line.
-pub fn layer_options(a: &LayerArgs) -> Result<LayerOptions> {
+fn layer_options(a: &LayerArgs) -> anyhow::Result<LayerOptions> {
     let mut o = LayerOptions::new(&a.output, &a.descriptor);
     for t in &a.trees {
         let (src, dest) = split_pair(t, "--tree")?;
@@ -155,9 +333,7 @@ pub fn layer_options(a: &LayerArgs) -> Result<LayerOptions> {
                 None => (p.clone(), String::new()),
             };
             if name.is_empty() {
-                return Err(Error::Invalid(format!(
-                    "--package {p:?}: expected NAME or NAME==VERSION"
-                )));
+                bail!("--package {p:?}: expected NAME or NAME==VERSION");
             }
             Some((name, version))
         }
@@ -172,31 +348,36 @@ pub fn layer_options(a: &LayerArgs) -> Result<LayerOptions> {
         .owner
         .split_once(':')
         .and_then(|(u, g)| Some((u.parse().ok()?, g.parse().ok()?)))
-        .ok_or_else(|| {
-            Error::Invalid(format!(
+        .with_context(|| {
+            format!(
                 "--owner {:?}: expected numeric UID:GID such as 0:0 or 1000:1000",
                 a.owner
-            ))
+            )
         })?;
     o.uid = uid;
     o.gid = gid;
     o.mtime = a.mtime;
-    o.external_symlinks = a.external_symlinks;
+    o.external_symlinks = a.external_symlinks.into();
     o.allow_escaping_symlinks = a.allow_escaping_symlinks;
     o.prefix = a.prefix.clone();
     o.skip_prefix = a.skip_prefix.clone();
     Ok(o)
 }
 
-/// Runs `pyimage layer`.
-pub fn run_layer(a: &LayerArgs) -> anyhow::Result<ExitCode> {
-    let o = layer_options(a)?;
-    write_layer(&o)?;
-    Ok(ExitCode::SUCCESS)
+impl LayerArgs {
+    fn run(&self) -> anyhow::Result<ExitCode> {
+        write_layer(&layer_options(self)?)?;
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
-/// Runs `pyimage merge`.
-pub fn run_merge(a: &MergeArgs) -> anyhow::Result<ExitCode> {
+impl MergeArgs {
+    fn run(&self) -> anyhow::Result<ExitCode> {
+        merge(self)
+    }
+}
+
+fn merge(a: &MergeArgs) -> anyhow::Result<ExitCode> {
     let mut inputs = Vec::new();
     for i in &a.inputs {
         let (l, d) = split_pair(i, "merge input")?;
@@ -212,23 +393,20 @@ pub fn run_merge(a: &MergeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs `pyimage list`.
-pub fn run_list(a: &ListArgs) -> anyhow::Result<ExitCode> {
-    let mut re = Vec::new();
-    for r in &a.redact {
-        re.push(regex::Regex::new(r).map_err(|e| Error::Invalid(format!("--redact {r:?}: {e}")))?);
+impl ListArgs {
+    fn run(&self) -> anyhow::Result<ExitCode> {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        list_layers(&self.layers, &self.redact, &mut out)?;
+        Ok(ExitCode::SUCCESS)
     }
-    let stdout = std::io::stdout();
-    let mut lock = std::io::BufWriter::new(stdout.lock());
-    list_layers(&a.layers, &re, &mut lock)?;
-    lock.flush()?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Expands `@FILE` arguments (after the program name): each line of FILE is one argument
 /// (Bazel's multiline param-file format; a final newline does not add an empty argument).
 /// Expansion is not recursive. An argument `@` alone is kept as is.
-pub fn expand_argfiles(args: impl IntoIterator<Item = OsString>) -> Result<Vec<OsString>> {
+pub(crate) fn expand_argfiles(
+    args: impl IntoIterator<Item = OsString>,
+) -> anyhow::Result<Vec<OsString>> {
     let mut out = Vec::new();
     for (i, a) in args.into_iter().enumerate() {
         let file = a
@@ -237,7 +415,8 @@ pub fn expand_argfiles(args: impl IntoIterator<Item = OsString>) -> Result<Vec<O
             .map(|s| PathBuf::from(&s[1..]));
         match file {
             Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
                 let body = text.strip_suffix('\n').unwrap_or(&text);
                 if !text.is_empty() {
                     out.extend(body.split('\n').map(OsString::from));

@@ -24,20 +24,24 @@ use crate::error::{Error, Result};
 use crate::tarfmt::EOA_LEN;
 
 /// Size of one independently compressed gzip block (part of the byte format).
-pub const GZIP_BLOCK: usize = 128 * 1024;
+pub(crate) const GZIP_BLOCK: usize = 128 * 1024;
 /// Preset dictionary carried from one gzip block to the next.
-pub const GZIP_DICT: usize = 32 * 1024;
+pub(crate) const GZIP_DICT: usize = 32 * 1024;
 /// zstd job size when compressing with worker threads (part of the byte format).
-pub const ZSTD_JOB_SIZE: u32 = 8 * 1024 * 1024;
+pub(crate) const ZSTD_JOB_SIZE: u32 = 8 * 1024 * 1024;
 /// At most this many deflate workers.
 const MAX_GZIP_WORKERS: usize = 64;
 /// At most this many libzstd workers (each buffers about two jobs).
 const MAX_ZSTD_WORKERS: usize = 16;
+/// zstd levels from here on (libzstd's "ultra" levels) need about 750 MiB per worker.
+const ZSTD_ULTRA_LEVEL: i32 = 20;
+/// At most this many libzstd workers at the ultra levels, to bound memory.
+const MAX_ZSTD_ULTRA_WORKERS: usize = 2;
 /// Chunk size of the pipeline for `none` and `zstd` (does not affect the bytes).
 /// Small enough to stay in cache between the producing and the consuming thread.
 const CHUNK: usize = 256 * 1024;
 /// The gzip member header we write: no flags, mtime 0, XFL 0, OS 255 (unknown).
-pub const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+pub(crate) const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 /// An empty final deflate block with fixed Huffman codes (closes a sync-flushed stream).
 const DEFLATE_FINAL_EMPTY: [u8; 2] = [0x03, 0x00];
 /// zstd level used for the constant end-of-archive frame.
@@ -76,30 +80,48 @@ impl Compression {
         }
     }
 
+    /// Every compression, in the order of the table in `py/private/compression.bzl`.
+    pub const ALL: [Compression; 3] = [Compression::Gzip, Compression::None, Compression::Zstd];
+
+    /// The accepted levels and the default level.
+    pub fn levels(self) -> LevelRange {
+        match self {
+            Compression::None => LevelRange {
+                min: 0,
+                max: 0,
+                default: 0,
+            },
+            Compression::Gzip => LevelRange {
+                min: 0,
+                max: 9,
+                default: 6,
+            },
+            Compression::Zstd => LevelRange {
+                min: 1,
+                max: 22,
+                default: 3,
+            },
+        }
+    }
+
     /// Default level: gzip 6, zstd 3.
     pub fn default_level(self) -> i32 {
-        match self {
-            Compression::None => 0,
-            Compression::Gzip => 6,
-            Compression::Zstd => 3,
-        }
+        self.levels().default
     }
 
     /// Checks a level for this compression.
     pub fn check_level(self, level: i32) -> Result<()> {
-        let ok = match self {
-            Compression::None => true,
-            Compression::Gzip => (0..=9).contains(&level),
-            Compression::Zstd => (1..=19).contains(&level),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::Invalid(format!(
-                "--level {level} is out of range for {} (gzip: 0-9, zstd: 1-19)",
-                self.name()
-            )))
+        let r = self.levels();
+        if (r.min..=r.max).contains(&level) {
+            return Ok(());
         }
+        Err(Error::Invalid(format!(
+            "--level {level} is out of range for {}: use {}-{} (default {})",
+            self.name(),
+            r.min,
+            r.max,
+            r.default
+        )))
     }
 
     /// The bytes that end a blob of this compression: the end-of-archive blocks in their own
@@ -137,9 +159,20 @@ impl Compression {
     }
 }
 
+/// The inclusive range of levels of one compression, and its default level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelRange {
+    /// Lowest accepted level.
+    pub min: i32,
+    /// Highest accepted level.
+    pub max: i32,
+    /// Level used when none is given.
+    pub default: i32,
+}
+
 /// What the pipeline produced.
 #[derive(Debug, Clone)]
-pub struct StreamSummary {
+pub(crate) struct StreamSummary {
     /// sha256 of the blob.
     pub digest: [u8; 32],
     /// Blob size.
@@ -154,7 +187,7 @@ pub struct StreamSummary {
 
 /// A writer that hashes and counts what passes through.
 #[derive(Debug)]
-pub struct HashWriter<W> {
+pub(crate) struct HashWriter<W> {
     inner: W,
     hasher: Sha256,
     count: u64,
@@ -163,7 +196,7 @@ pub struct HashWriter<W> {
 
 impl<W: Write> HashWriter<W> {
     /// Wraps `inner`; `path` is used in error messages.
-    pub fn new(inner: W, path: PathBuf) -> Self {
+    pub(crate) fn new(inner: W, path: PathBuf) -> Self {
         HashWriter {
             inner,
             hasher: Sha256::new(),
@@ -173,17 +206,17 @@ impl<W: Write> HashWriter<W> {
     }
 
     /// Bytes written so far.
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.count
     }
 
     /// Writes everything, with the path in the error.
-    pub fn put(&mut self, buf: &[u8]) -> Result<()> {
+    pub(crate) fn put(&mut self, buf: &[u8]) -> Result<()> {
         self.write_all(buf).map_err(|e| Error::io(&self.path, e))
     }
 
     /// Flushes and returns (inner, digest, count).
-    pub fn finish(mut self) -> Result<(W, [u8; 32], u64)> {
+    pub(crate) fn finish(mut self) -> Result<(W, [u8; 32], u64)> {
         self.inner.flush().map_err(|e| Error::io(&self.path, e))?;
         Ok((self.inner, self.hasher.finalize().into(), self.count))
     }
@@ -243,7 +276,7 @@ enum Backend {
 }
 
 /// Streams a tar body into a compressed blob on worker threads.
-pub struct LayerStream {
+pub(crate) struct LayerStream {
     compression: Compression,
     chunk_size: usize,
     buf: Vec<u8>,
@@ -291,9 +324,133 @@ fn deflate_block(level: flate2::Compression, dict: Option<&[u8]>, block: &[u8], 
     }
 }
 
+/// `none`: a writer thread that hashes and writes the tar as it comes, then the
+/// end-of-archive blocks.
+fn start_plain_writer(out: File, path: PathBuf) -> (SyncSender<Chunk>, JoinHandle<WriterResult>) {
+    let (tx, rx) = sync_channel::<Chunk>(8);
+    let p = path;
+    let writer = std::thread::spawn(move || -> WriterResult {
+        let mut w = HashWriter::new(out, p);
+        for chunk in rx {
+            w.put(&chunk)?;
+        }
+        let eoa = w.count();
+        w.put(&Compression::None.eoa_bytes())?;
+        let (f, d, n) = w.finish()?;
+        Ok((f, d, n, eoa))
+    });
+    (tx, writer)
+}
+
+/// gzip: `threads` deflate workers (block `i` goes to worker `i % threads`) and a writer
+/// thread that joins their output in block order into one gzip member.
+fn start_gzip(
+    out: File,
+    path: PathBuf,
+    level: i32,
+    threads: usize,
+) -> (Backend, JoinHandle<WriterResult>) {
+    let mut jobs = Vec::new();
+    let mut results: Vec<Receiver<(Vec<u8>, Crc)>> = Vec::new();
+    let mut workers = Vec::new();
+    let lvl = flate2::Compression::new(level as u32);
+    for _ in 0..threads {
+        let (jtx, jrx) = sync_channel::<(Chunk, Option<Chunk>)>(2);
+        let (rtx, rrx) = sync_channel::<(Vec<u8>, Crc)>(2);
+        jobs.push(jtx);
+        results.push(rrx);
+        workers.push(std::thread::spawn(move || {
+            for (block, prev) in jrx {
+                let mut out = Vec::new();
+                deflate_block(lvl, prev.as_deref().map(|v| &v[..]), &block, &mut out);
+                let mut crc = Crc::new();
+                crc.update(&block);
+                if rtx.send((out, crc)).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    let p = path;
+    let writer = std::thread::spawn(move || -> WriterResult {
+        let mut w = HashWriter::new(out, p);
+        w.put(&GZIP_HEADER)?;
+        let mut crc = Crc::new();
+        let mut i = 0usize;
+        while let Ok((data, c)) = results[i % results.len()].recv() {
+            w.put(&data)?;
+            crc.combine(&c);
+            i += 1;
+        }
+        w.put(&DEFLATE_FINAL_EMPTY)?;
+        w.put(&crc.sum().to_le_bytes())?;
+        w.put(&crc.amount().to_le_bytes())?;
+        let eoa = w.count();
+        w.put(&Compression::Gzip.eoa_bytes())?;
+        let (f, d, n) = w.finish()?;
+        Ok((f, d, n, eoa))
+    });
+    let backend = Backend::Gzip {
+        jobs,
+        workers,
+        prev: None,
+        index: 0,
+    };
+    (backend, writer)
+}
+
+/// zstd: libzstd's multi-threaded encoder (pinned job size, content checksum) on a writer
+/// thread.
+fn start_zstd(
+    out: File,
+    path: PathBuf,
+    level: i32,
+    threads: usize,
+) -> (Backend, JoinHandle<WriterResult>) {
+    let (tx, rx) = sync_channel::<Chunk>(4);
+    let p = path;
+    let cap = if level >= ZSTD_ULTRA_LEVEL {
+        MAX_ZSTD_ULTRA_WORKERS
+    } else {
+        MAX_ZSTD_WORKERS
+    };
+    let workers = threads.min(cap) as u32;
+    let writer = std::thread::spawn(move || -> WriterResult {
+        let hw = HashWriter::new(io::BufWriter::with_capacity(WRITE_MAX, out), p.clone());
+        let mut enc = zstd::stream::write::Encoder::new(hw, level).map_err(|e| Error::io(&p, e))?;
+        enc.multithread(workers).map_err(|e| Error::io(&p, e))?;
+        enc.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_SIZE))
+            .map_err(|e| Error::io(&p, e))?;
+        enc.include_checksum(true).map_err(|e| Error::io(&p, e))?;
+        for chunk in rx {
+            enc.write_all(&chunk).map_err(|e| Error::io(&p, e))?;
+        }
+        let mut hw = enc.finish().map_err(|e| Error::io(&p, e))?;
+        let eoa = hw.count();
+        hw.put(&Compression::Zstd.eoa_bytes())?;
+        let (bw, d, n) = hw.finish()?;
+        let f = bw.into_inner().map_err(|e| Error::io(&p, e.into_error()))?;
+        Ok((f, d, n, eoa))
+    });
+    (Backend::Zstd { tx }, writer)
+}
+
+/// The thread hashing the uncompressed tar (the diff_id) of compressed layers.
+fn start_diff_hasher() -> (SyncSender<Chunk>, JoinHandle<Sha256>) {
+    let (tx, rx) = sync_channel::<Chunk>(8);
+    let h = std::thread::spawn(move || {
+        let mut h = Sha256::new();
+        for chunk in rx {
+            h.update(&chunk[..]);
+        }
+        h
+    });
+    (tx, h)
+}
+
 impl LayerStream {
     /// Starts the pipeline writing into `out` (already created; `path` is for messages).
-    pub fn new(
+    pub(crate) fn new(
         out: File,
         path: PathBuf,
         compression: Compression,
@@ -308,114 +465,23 @@ impl LayerStream {
         } else {
             CHUNK
         };
-        let mut diff_tx = None;
-        let mut diff_h = None;
-        let (backend, writer) = match compression {
+        let (backend, writer, diff_tx, diff_h) = match compression {
             Compression::None => {
-                let (tx, rx) = sync_channel::<Chunk>(8);
-                let p = path.clone();
-                let writer = std::thread::spawn(move || -> WriterResult {
-                    let mut w = HashWriter::new(out, p);
-                    for chunk in rx {
-                        w.put(&chunk)?;
-                    }
-                    let eoa = w.count();
-                    w.put(&Compression::None.eoa_bytes())?;
-                    let (f, d, n) = w.finish()?;
-                    Ok((f, d, n, eoa))
-                });
                 // for `none` the blob is the tar: the writer's hash is the diff_id
-                diff_tx = Some(tx);
-                (Backend::None, writer)
+                let (tx, writer) = start_plain_writer(out, path.clone());
+                (Backend::None, writer, tx, None)
             }
             Compression::Gzip => {
-                let mut jobs = Vec::new();
-                let mut results: Vec<Receiver<(Vec<u8>, Crc)>> = Vec::new();
-                let mut workers = Vec::new();
-                let lvl = flate2::Compression::new(level as u32);
-                for _ in 0..threads {
-                    let (jtx, jrx) = sync_channel::<(Chunk, Option<Chunk>)>(2);
-                    let (rtx, rrx) = sync_channel::<(Vec<u8>, Crc)>(2);
-                    jobs.push(jtx);
-                    results.push(rrx);
-                    workers.push(std::thread::spawn(move || {
-                        for (block, prev) in jrx {
-                            let mut out = Vec::new();
-                            deflate_block(lvl, prev.as_deref().map(|v| &v[..]), &block, &mut out);
-                            let mut crc = Crc::new();
-                            crc.update(&block);
-                            if rtx.send((out, crc)).is_err() {
-                                return;
-                            }
-                        }
-                    }));
-                }
-                let p = path.clone();
-                let writer = std::thread::spawn(move || -> WriterResult {
-                    let mut w = HashWriter::new(out, p);
-                    w.put(&GZIP_HEADER)?;
-                    let mut crc = Crc::new();
-                    let mut i = 0usize;
-                    while let Ok((data, c)) = results[i % results.len()].recv() {
-                        w.put(&data)?;
-                        crc.combine(&c);
-                        i += 1;
-                    }
-                    w.put(&DEFLATE_FINAL_EMPTY)?;
-                    w.put(&crc.sum().to_le_bytes())?;
-                    w.put(&crc.amount().to_le_bytes())?;
-                    let eoa = w.count();
-                    w.put(&Compression::Gzip.eoa_bytes())?;
-                    let (f, d, n) = w.finish()?;
-                    Ok((f, d, n, eoa))
-                });
-                (
-                    Backend::Gzip {
-                        jobs,
-                        workers,
-                        prev: None,
-                        index: 0,
-                    },
-                    writer,
-                )
+                let (backend, writer) = start_gzip(out, path.clone(), level, threads);
+                let (tx, h) = start_diff_hasher();
+                (backend, writer, tx, Some(h))
             }
             Compression::Zstd => {
-                let (tx, rx) = sync_channel::<Chunk>(4);
-                let p = path.clone();
-                let workers = threads.min(MAX_ZSTD_WORKERS) as u32;
-                let writer = std::thread::spawn(move || -> WriterResult {
-                    let hw =
-                        HashWriter::new(io::BufWriter::with_capacity(WRITE_MAX, out), p.clone());
-                    let mut enc = zstd::stream::write::Encoder::new(hw, level)
-                        .map_err(|e| Error::io(&p, e))?;
-                    enc.multithread(workers).map_err(|e| Error::io(&p, e))?;
-                    enc.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_SIZE))
-                        .map_err(|e| Error::io(&p, e))?;
-                    enc.include_checksum(true).map_err(|e| Error::io(&p, e))?;
-                    for chunk in rx {
-                        enc.write_all(&chunk).map_err(|e| Error::io(&p, e))?;
-                    }
-                    let mut hw = enc.finish().map_err(|e| Error::io(&p, e))?;
-                    let eoa = hw.count();
-                    hw.put(&Compression::Zstd.eoa_bytes())?;
-                    let (bw, d, n) = hw.finish()?;
-                    let f = bw.into_inner().map_err(|e| Error::io(&p, e.into_error()))?;
-                    Ok((f, d, n, eoa))
-                });
-                (Backend::Zstd { tx }, writer)
+                let (backend, writer) = start_zstd(out, path.clone(), level, threads);
+                let (tx, h) = start_diff_hasher();
+                (backend, writer, tx, Some(h))
             }
         };
-        if diff_tx.is_none() {
-            let (tx, rx) = sync_channel::<Chunk>(8);
-            diff_h = Some(std::thread::spawn(move || {
-                let mut h = Sha256::new();
-                for chunk in rx {
-                    h.update(&chunk[..]);
-                }
-                h
-            }));
-            diff_tx = Some(tx);
-        }
         let (pool_tx, pool_rx) = channel();
         Ok(LayerStream {
             compression,
@@ -424,18 +490,13 @@ impl LayerStream {
             fill: 0,
             uncompressed: 0,
             backend,
-            diff_tx,
+            diff_tx: Some(diff_tx),
             diff_h,
             writer: Some(writer),
             path,
             pool_tx,
             pool_rx,
         })
-    }
-
-    /// Bytes of tar stream written so far.
-    pub fn position(&self) -> u64 {
-        self.uncompressed
     }
 
     fn broken(&mut self) -> Error {
@@ -501,7 +562,7 @@ impl LayerStream {
     }
 
     /// Appends bytes to the tar stream.
-    pub fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
+    pub(crate) fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
         self.uncompressed += data.len() as u64;
         while !data.is_empty() {
             let n = data.len().min(self.chunk_size - self.fill);
@@ -516,7 +577,7 @@ impl LayerStream {
     }
 
     /// Appends `len` zero bytes.
-    pub fn write_zeros(&mut self, len: usize) -> Result<()> {
+    pub(crate) fn write_zeros(&mut self, len: usize) -> Result<()> {
         const Z: [u8; 512] = [0; 512];
         let mut left = len;
         while left > 0 {
@@ -529,7 +590,7 @@ impl LayerStream {
 
     /// Copies exactly `len` bytes of `src` into the stream, reading straight into the chunk
     /// buffer. Errors if the file is shorter than `len` (changed while reading).
-    pub fn copy_file(
+    pub(crate) fn copy_file(
         &mut self,
         src: &mut File,
         len: u64,
@@ -566,7 +627,7 @@ impl LayerStream {
     }
 
     /// Ends the tar body, appends the end-of-archive member, and waits for all threads.
-    pub fn finish(mut self) -> Result<(File, StreamSummary)> {
+    pub(crate) fn finish(mut self) -> Result<(File, StreamSummary)> {
         self.dispatch()?;
         let body = self.uncompressed;
         self.diff_tx = None;

@@ -1,20 +1,20 @@
-//! The descriptor JSON written next to every layer (see `docs/tool.md`), and atomic output.
+//! The descriptor JSON written next to every layer (see `docs/tool.md`): the one type that
+//! `layer` and `merge` write and every command reads.
 
-use std::fs::{self, File};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, IoContext, Result};
+use crate::atomic::write_file;
+use crate::compress::Compression;
+use crate::error::{read_text, Error, Result};
 
 /// Current descriptor schema version.
-pub const SCHEMA: u32 = 1;
+pub(crate) const SCHEMA: u32 = 1;
 
 /// One pip distribution's share of a layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Package {
+pub(crate) struct Package {
     /// Distribution name as given to `--package`.
     pub name: String,
     /// Version as given to `--package NAME==VERSION`; `""` when unknown.
@@ -28,7 +28,7 @@ pub struct Package {
 
 /// The descriptor of one layer blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Descriptor {
+pub(crate) struct Descriptor {
     /// Schema version (1).
     pub schema: u32,
     /// Group name (`merge --name`); absent otherwise.
@@ -37,7 +37,7 @@ pub struct Descriptor {
     /// OCI media type of the blob.
     pub media_type: String,
     /// `none`, `gzip` or `zstd`.
-    pub compression: String,
+    pub compression: Compression,
     /// `sha256:<hex>` of the blob.
     pub digest: String,
     /// Blob size in bytes.
@@ -63,11 +63,11 @@ pub struct Descriptor {
 
 impl Descriptor {
     /// Reads and checks a descriptor file.
-    pub fn read(path: &Path) -> Result<Self> {
-        let text = fs::read_to_string(path).at(path)?;
-        let d: Descriptor = serde_json::from_str(&text).map_err(|e| Error::BadDescriptor {
+    pub(crate) fn read(path: &Path) -> Result<Self> {
+        let text = read_text(path)?;
+        let d: Descriptor = serde_json::from_str(&text).map_err(|cause| Error::Json {
             path: path.to_path_buf(),
-            msg: e.to_string(),
+            cause,
         })?;
         if d.schema != SCHEMA {
             return Err(Error::BadDescriptor {
@@ -88,27 +88,25 @@ impl Descriptor {
     }
 
     /// Serialises with a trailing newline (field order fixed by the struct).
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("descriptor serialises");
         s.push('\n');
         s
     }
 
     /// Writes the descriptor atomically.
-    pub fn write(&self, path: &Path) -> Result<()> {
-        let mut out = AtomicFile::create(path)?;
-        out.file().write_all(self.to_json().as_bytes()).at(path)?;
-        out.commit()
+    pub(crate) fn write(&self, path: &Path) -> Result<()> {
+        write_file(path, self.to_json().as_bytes())
     }
 }
 
 /// Formats a digest as `sha256:<hex>`.
-pub fn sha256_string(d: &[u8; 32]) -> String {
+pub(crate) fn sha256_string(d: &[u8; 32]) -> String {
     format!("sha256:{}", hex::encode(d))
 }
 
 /// Sorts packages by (name, version) and adds up duplicates.
-pub fn aggregate_packages(pkgs: impl IntoIterator<Item = Package>) -> Vec<Package> {
+pub(crate) fn aggregate_packages(pkgs: impl IntoIterator<Item = Package>) -> Vec<Package> {
     let mut map: std::collections::BTreeMap<(String, String), (u64, u64)> = Default::default();
     for p in pkgs {
         let e = map.entry((p.name, p.version)).or_default();
@@ -123,96 +121,4 @@ pub fn aggregate_packages(pkgs: impl IntoIterator<Item = Package>) -> Vec<Packag
             bytes,
         })
         .collect()
-}
-
-/// A file written under a temporary name in the destination's directory and renamed into
-/// place by [`AtomicFile::commit`]; removed if dropped before that.
-#[derive(Debug)]
-pub struct AtomicFile {
-    tmp: PathBuf,
-    dest: PathBuf,
-    file: Option<File>,
-}
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-impl AtomicFile {
-    /// Creates the temporary file next to `dest`.
-    pub fn create(dest: &Path) -> Result<Self> {
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = dest
-            .file_name()
-            .ok_or_else(|| Error::Invalid(format!("{}: not a file path", dest.display())))?;
-        loop {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let mut tmp_name = std::ffi::OsString::from(".");
-            tmp_name.push(name);
-            tmp_name.push(format!(".tmp{}.{n}", std::process::id()));
-            let tmp = dir.join(tmp_name);
-            match fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-            {
-                Ok(file) => {
-                    return Ok(AtomicFile {
-                        tmp,
-                        dest: dest.to_path_buf(),
-                        file: Some(file),
-                    })
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Error::io(dest, e)),
-            }
-        }
-    }
-
-    /// The open temporary file.
-    pub fn file(&mut self) -> &mut File {
-        self.file.as_mut().expect("file open")
-    }
-
-    /// Takes the file out (to hand to writer threads); give it back with [`Self::put_back`].
-    pub fn take(&mut self) -> File {
-        self.file.take().expect("file open")
-    }
-
-    /// Returns a file taken with [`Self::take`].
-    pub fn put_back(&mut self, f: File) {
-        self.file = Some(f);
-    }
-
-    /// The final path.
-    pub fn dest(&self) -> &Path {
-        &self.dest
-    }
-
-    /// Closes and renames the file into place.
-    pub fn commit(mut self) -> Result<()> {
-        // no fsync: the rename is atomic for readers; durability across a power loss is
-        // Bazel's concern (it re-runs actions whose outputs are missing or damaged)
-        drop(self.file.take());
-        // Remove an old output first: ext4 (auto_da_alloc) flushes a file renamed over an
-        // existing one to disk synchronously, which made overwriting runs slower than fresh
-        // ones. Readers still see the old file, no file, or the complete new one.
-        match fs::remove_file(&self.dest) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(&self.dest, e)),
-        }
-        fs::rename(&self.tmp, &self.dest).at(&self.dest)?;
-        self.tmp = PathBuf::new();
-        Ok(())
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if !self.tmp.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.tmp);
-        }
-    }
 }

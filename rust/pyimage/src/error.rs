@@ -1,4 +1,5 @@
-//! Typed errors of the library. Every message names the offending file, entry or input.
+//! The one error type of the library. Every message names the offending file, entry or
+//! input and says its cause once (causes are part of the message, never a second `source`).
 
 use std::io;
 use std::path::PathBuf;
@@ -6,17 +7,16 @@ use std::path::PathBuf;
 /// Result alias used throughout the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong while writing, merging or listing layers.
+/// Everything that can go wrong in any command.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The file involved.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
+        /// The underlying error (part of the message, not a separate cause, so it prints once).
+        cause: io::Error,
     },
     /// A destination path is not acceptable in an image.
     #[error("invalid destination {dest:?} (from {origin}): {reason}")]
@@ -106,6 +106,30 @@ pub enum Error {
         /// What is wrong.
         msg: String,
     },
+    /// An input file could not be read.
+    #[error("cannot read {}: {cause}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error (part of the message, so it prints once).
+        cause: io::Error,
+    },
+    /// A JSON input is not valid JSON of the expected shape.
+    #[error("{}: invalid JSON: {cause}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parse error (part of the message, so it prints once).
+        cause: serde_json::Error,
+    },
+    /// A layer plan is inconsistent (bad descriptor reference, bad thresholds, ...).
+    #[error("{}: {message}", path.display())]
+    Plan {
+        /// The plan file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// An argument is invalid (pattern, owner, level, ...).
     #[error("{0}")]
     Invalid(String),
@@ -113,10 +137,10 @@ pub enum Error {
 
 impl Error {
     /// Wraps an I/O error with the path it concerns.
-    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, cause: io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 }
@@ -125,6 +149,14 @@ impl Error {
 pub(crate) trait IoContext<T> {
     /// Converts the error into [`Error::Io`] naming `path`.
     fn at(self, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+/// Reads a whole text file, as [`Error::Read`] on failure.
+pub(crate) fn read_text(path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|cause| Error::Read {
+        path: path.to_path_buf(),
+        cause,
+    })
 }
 
 impl<T> IoContext<T> for io::Result<T> {

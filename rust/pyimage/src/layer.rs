@@ -9,8 +9,9 @@ use std::sync::mpsc::{sync_channel, Receiver};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
-use crate::compress::{Compression, LayerStream};
-use crate::descriptor::{sha256_string, AtomicFile, Descriptor, Package, SCHEMA};
+use crate::atomic::AtomicFile;
+use crate::compress::{Compression, LayerStream, StreamSummary};
+use crate::descriptor::{sha256_string, Descriptor, Package, SCHEMA};
 use crate::error::{Error, IoContext, Result};
 use crate::manifest::{parse_manifest, LineKind};
 use crate::paths::{check_name, join, normalize_dest, parent, relative, resolve_relative};
@@ -20,7 +21,7 @@ use crate::tarfmt::{encode_header, padding, EntryType, HeaderSpec};
 pub const DEFAULT_MTIME: u64 = 946_684_800;
 
 /// What to do with a symlink inside a tree whose target lies outside the tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExternalSymlinks {
     /// Replace the link by what it points to (file content or directory tree).
     Materialize,
@@ -170,7 +171,7 @@ enum FileMode {
 
 /// 0755 for content a kernel can execute (a `#!` script or an ELF object: wheel scripts,
 /// extension modules, interpreters), 0644 for everything else.
-pub fn content_mode(head: &[u8]) -> u32 {
+pub(crate) fn content_mode(head: &[u8]) -> u32 {
     if head.starts_with(b"#!") || head.starts_with(b"\x7fELF") {
         0o755
     } else {
@@ -753,15 +754,8 @@ impl Content {
     }
 }
 
-/// Summary of a written layer.
-#[derive(Debug, Clone)]
-pub struct LayerSummary {
-    /// The descriptor that was written.
-    pub descriptor: Descriptor,
-}
-
 /// Writes one layer and its descriptor.
-pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
+pub fn write_layer(opts: &LayerOptions) -> Result<()> {
     let level = opts
         .level
         .unwrap_or_else(|| opts.compression.default_level());
@@ -773,14 +767,7 @@ pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
             )));
         }
     }
-    let mut c = Collector::new(opts)?;
-    for (src, dest) in &opts.trees {
-        c.add_tree(src, dest, format!("--tree {}", src.display()), None)?;
-    }
-    for m in &opts.manifests {
-        c.add_manifest(m)?;
-    }
-    c.finish()?;
+    let c = collect_entries(opts)?;
 
     let mut out = AtomicFile::create(&opts.output)?;
     let file = out.take();
@@ -791,12 +778,50 @@ pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
         level,
         opts.threads,
     )?;
-    let mut prefetch = Prefetch::start(&c.map, opts.threads);
+    let counts = write_entries(&c.map, opts, &mut stream)?;
+    let (file, sum) = stream.finish()?;
+    out.put_back(file);
+    let descriptor = layer_descriptor(opts, &sum, &counts, c.skipped);
+    // descriptor first: a blob is never in place without its descriptor being complete
+    descriptor.write(&opts.descriptor)?;
+    out.commit()?;
+    Ok(())
+}
+
+/// Every entry of the layer from the trees and manifests, checked and with final symlink
+/// targets.
+fn collect_entries(opts: &LayerOptions) -> Result<Collector<'_>> {
+    let mut c = Collector::new(opts)?;
+    for (src, dest) in &opts.trees {
+        c.add_tree(src, dest, format!("--tree {}", src.display()), None)?;
+    }
+    for m in &opts.manifests {
+        c.add_manifest(m)?;
+    }
+    c.finish()?;
+    Ok(c)
+}
+
+/// Entries, regular files and content bytes written.
+#[derive(Clone, Copy)]
+struct EntryCounts {
+    entries: u64,
+    files: u64,
+    bytes: u64,
+}
+
+/// Writes every entry (header, content, padding) in path order.
+fn write_entries(
+    map: &BTreeMap<String, Planned>,
+    opts: &LayerOptions,
+    stream: &mut LayerStream,
+) -> Result<EntryCounts> {
+    let mut prefetch = Prefetch::start(map, opts.threads);
     let mut header = Vec::with_capacity(2048);
     let mut entries = 0u64;
     let mut files = 0u64;
     let mut bytes = 0u64;
-    for (path, p) in &c.map {
+    for (path, p) in map {
         header.clear();
         // the content is read before the header: a file's mode may depend on its first bytes
         let mut content = Content::None;
@@ -839,13 +864,30 @@ pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
             }
         }
     }
-    let (file, sum) = stream.finish()?;
-    out.put_back(file);
-    let descriptor = Descriptor {
+    Ok(EntryCounts {
+        entries,
+        files,
+        bytes,
+    })
+}
+
+/// The descriptor of the written layer.
+fn layer_descriptor(
+    opts: &LayerOptions,
+    sum: &StreamSummary,
+    counts: &EntryCounts,
+    skipped: u64,
+) -> Descriptor {
+    let EntryCounts {
+        entries,
+        files,
+        bytes,
+    } = *counts;
+    Descriptor {
         schema: SCHEMA,
         name: None,
         media_type: opts.compression.media_type().into(),
-        compression: opts.compression.name().into(),
+        compression: opts.compression,
         digest: sha256_string(&sum.digest),
         size: sum.size,
         diff_id: sha256_string(&sum.diff_id),
@@ -853,7 +895,7 @@ pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
         entries,
         files,
         uncompressed_size: sum.uncompressed_size,
-        skipped: c.skipped,
+        skipped,
         packages: opts
             .package
             .iter()
@@ -864,11 +906,7 @@ pub fn write_layer(opts: &LayerOptions) -> Result<LayerSummary> {
                 bytes,
             })
             .collect(),
-    };
-    // descriptor first: a blob is never in place without its descriptor being complete
-    descriptor.write(&opts.descriptor)?;
-    out.commit()?;
-    Ok(LayerSummary { descriptor })
+    }
 }
 
 /// True for `*.pyc` files and anything inside a `__pycache__` directory (or the directory).

@@ -3,18 +3,32 @@
 //! Writes byte-deterministic OCI layer tars, merges per-package layers without
 //! re-reading sources, lists layers for snapshot tests, and validates layer plans.
 //! See `docs/tool.md` for the command-line contract the Starlark rules rely on and
-//! `docs/determinism.md` for every pinned byte.
+//! `docs/determinism.md` for every pinned byte. The public surface is what the binary
+//! (`src/main.rs`, `src/cli.rs`) calls; everything else is private to the crate.
 
-pub mod cli;
-pub mod compress;
-pub mod descriptor;
-pub mod error;
-pub mod layer;
-pub mod list;
-pub mod manifest;
-pub mod merge;
-pub mod paths;
-pub mod plan;
-pub mod tarfmt;
+#![warn(unreachable_pub)]
+#![warn(clippy::too_many_lines)]
 
+mod atomic;
+mod compress;
+mod descriptor;
+mod error;
+mod layer;
+mod list;
+mod manifest;
+mod merge;
+mod paths;
+mod plan;
+#[cfg(test)]
+mod props;
+mod tarfmt;
+
+pub use atomic::emit;
+pub use compress::{Compression, LevelRange};
 pub use error::{Error, Result};
+pub use layer::{default_threads, write_layer, ExternalSymlinks, LayerOptions, DEFAULT_MTIME};
+pub use list::list_layers;
+pub use merge::{merge_layers, MergeOptions};
+pub use plan::{
+    run_autogroup, run_report, run_validate, AutogroupRequest, ReportRequest, ValidateRequest,
+};

@@ -17,7 +17,7 @@ use crate::merge::open_decompressed;
 use crate::tarfmt::{ReadEntry, TarReader};
 
 /// Detects a blob's compression from its first bytes.
-pub fn sniff_compression(path: &Path) -> Result<Compression> {
+pub(crate) fn sniff_compression(path: &Path) -> Result<Compression> {
     let mut magic = [0u8; 4];
     let mut f = File::open(path).at(path)?;
     let mut got = 0;
@@ -38,7 +38,7 @@ pub fn sniff_compression(path: &Path) -> Result<Compression> {
 }
 
 /// `ls -l`-style mode string.
-pub fn mode_string(e: &ReadEntry) -> String {
+pub(crate) fn mode_string(e: &ReadEntry) -> String {
     let t = match e.typeflag {
         b'5' => 'd',
         b'2' => 'l',
@@ -80,7 +80,7 @@ pub fn mode_string(e: &ReadEntry) -> String {
 }
 
 /// Formats one listing line (without newline).
-pub fn format_entry(e: &ReadEntry, redact: &[Regex]) -> String {
+pub(crate) fn format_entry(e: &ReadEntry, redact: &[Regex]) -> String {
     let size = if redact.iter().any(|r| r.is_match(&e.path)) {
         "*".to_string()
     } else {
@@ -108,8 +108,22 @@ pub fn format_entry(e: &ReadEntry, redact: &[Regex]) -> String {
     line
 }
 
-/// Lists layers to `out`. With more than one layer, each listing starts with `# <layer>`.
-pub fn list_layers(layers: &[PathBuf], redact: &[Regex], out: &mut dyn Write) -> Result<()> {
+/// Lists layers to `out`, hiding the size of entries whose path matches a `redact` regex.
+/// With more than one layer, each listing starts with `# <layer>`. A reader that goes away
+/// early (`pyimage list x.tgz | head -1`) ends the listing successfully.
+pub fn list_layers(layers: &[PathBuf], redact: &[String], out: &mut dyn Write) -> Result<()> {
+    let mut re = Vec::new();
+    for r in redact {
+        re.push(Regex::new(r).map_err(|e| Error::Invalid(format!("--redact {r:?}: {e}")))?);
+    }
+    let written = write_listing(layers, &re, out).and_then(|()| out.flush().at("<stdout>"));
+    match written {
+        Err(Error::Io { cause, .. }) if cause.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+fn write_listing(layers: &[PathBuf], redact: &[Regex], out: &mut dyn Write) -> Result<()> {
     let stdout = |e| Error::io("<stdout>", e);
     for layer in layers {
         if layers.len() > 1 {

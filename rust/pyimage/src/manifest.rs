@@ -6,7 +6,7 @@
 
 /// The kind of a manifest line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineKind {
+pub(crate) enum LineKind {
     /// `file DEST SRC`
     File,
     /// `exec DEST SRC`
@@ -28,7 +28,7 @@ pub enum LineKind {
 
 impl LineKind {
     /// The keyword of this kind.
-    pub fn keyword(self) -> &'static str {
+    pub(crate) fn keyword(self) -> &'static str {
         match self {
             LineKind::File => "file",
             LineKind::Exec => "exec",
@@ -62,7 +62,7 @@ impl LineKind {
 
 /// One parsed manifest line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManifestLine {
+pub(crate) struct ManifestLine {
     /// 1-based line number.
     pub line: usize,
     /// Entry kind.
@@ -75,7 +75,8 @@ pub struct ManifestLine {
 
 impl ManifestLine {
     /// The line as it appears in a manifest (without newline).
-    pub fn render(&self) -> String {
+    #[cfg(test)]
+    pub(crate) fn render(&self) -> String {
         match &self.arg {
             Some(a) => format!("{}\t{}\t{}", self.kind.keyword(), self.dest, a),
             None => format!("{}\t{}", self.kind.keyword(), self.dest),
@@ -84,7 +85,7 @@ impl ManifestLine {
 }
 
 /// Parses a manifest; errors carry `(line, message)`.
-pub fn parse_manifest(text: &str) -> Result<Vec<ManifestLine>, (usize, String)> {
+pub(crate) fn parse_manifest(text: &str) -> Result<Vec<ManifestLine>, (usize, String)> {
     let mut out = Vec::new();
     for (i, raw) in text.split('\n').enumerate() {
         let line = i + 1;

@@ -6,14 +6,15 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use sha2::{Digest, Sha256};
 
+use crate::atomic::AtomicFile;
 use crate::compress::{Compression, HashWriter};
-use crate::descriptor::{aggregate_packages, sha256_string, AtomicFile, Descriptor, SCHEMA};
+use crate::descriptor::{aggregate_packages, sha256_string, Descriptor, SCHEMA};
 use crate::error::{Error, IoContext, Result};
 use crate::tarfmt::{TarReader, EOA_LEN};
 
@@ -32,18 +33,8 @@ pub struct MergeOptions {
     pub threads: usize,
 }
 
-/// Parses a compression name as found in descriptors.
-pub fn parse_compression(s: &str) -> Option<Compression> {
-    match s {
-        "none" => Some(Compression::None),
-        "gzip" => Some(Compression::Gzip),
-        "zstd" => Some(Compression::Zstd),
-        _ => None,
-    }
-}
-
 /// Opens a decompressing reader over the first `limit` bytes of `path`.
-pub fn open_decompressed(
+pub(crate) fn open_decompressed(
     path: &Path,
     compression: Compression,
     limit: u64,
@@ -107,8 +98,54 @@ impl<R: Read> Read for HashReader<R> {
     }
 }
 
-/// Merges layers; returns the descriptor written.
-pub fn merge_layers(opts: &MergeOptions) -> Result<Descriptor> {
+/// Merges layers and writes the merged layer's descriptor.
+pub fn merge_layers(opts: &MergeOptions) -> Result<()> {
+    let (descs, compression) = read_input_descriptors(opts)?;
+    let mut out = AtomicFile::create(&opts.output)?;
+    let jobs: Vec<(PathBuf, u64)> = opts
+        .inputs
+        .iter()
+        .zip(&descs)
+        .map(|((l, _), d)| (l.clone(), d.eoa_offset))
+        .collect();
+    let copier = spawn_copier(out.take(), opts.output.clone(), jobs.clone(), compression);
+    let n = opts.threads.clamp(1, jobs.len()).min(64);
+    let (rxs, workers) = spawn_decompressors(&jobs, compression, n);
+    let scanned = scan_inputs(&jobs, &rxs);
+    drop(rxs);
+    for w in workers {
+        let _ = w.join();
+    }
+    let copied = copier
+        .join()
+        .map_err(|_| Error::Invalid("merge: copy thread panicked".into()))?;
+    let mut scan = scanned?;
+    let (file, digest, size, eoa_offset) = copied?;
+    out.put_back(file);
+    scan.hasher.update([0u8; EOA_LEN]);
+    let diff_id: [u8; 32] = scan.hasher.finalize().into();
+    let descriptor = Descriptor {
+        schema: SCHEMA,
+        name: opts.name.clone(),
+        media_type: compression.media_type().into(),
+        compression,
+        digest: sha256_string(&digest),
+        size,
+        diff_id: sha256_string(&diff_id),
+        eoa_offset,
+        entries: scan.entries,
+        files: scan.files,
+        uncompressed_size: scan.total + EOA_LEN as u64,
+        skipped: descs.iter().map(|d| d.skipped).sum(),
+        packages: aggregate_packages(descs.into_iter().flat_map(|d| d.packages)),
+    };
+    descriptor.write(&opts.descriptor)?;
+    out.commit()
+}
+
+/// Reads every input's descriptor, checks it against its layer file and checks that all
+/// inputs share one compression.
+fn read_input_descriptors(opts: &MergeOptions) -> Result<(Vec<Descriptor>, Compression)> {
     if opts.inputs.is_empty() {
         return Err(Error::Invalid(
             "merge needs at least one LAYER=DESCRIPTOR".into(),
@@ -130,13 +167,9 @@ pub fn merge_layers(opts: &MergeOptions) -> Result<Descriptor> {
         }
         descs.push(d);
     }
-    let compression =
-        parse_compression(&descs[0].compression).ok_or_else(|| Error::BadDescriptor {
-            path: opts.inputs[0].1.clone(),
-            msg: format!("unknown compression {:?}", descs[0].compression),
-        })?;
+    let compression = descs[0].compression;
     for (i, d) in descs.iter().enumerate() {
-        if d.compression != descs[0].compression {
+        if d.compression != compression {
             return Err(Error::Invalid(format!(
                 "merge{}: all inputs must share one compression: {} is {} but {} is {}",
                 opts.name
@@ -144,29 +177,29 @@ pub fn merge_layers(opts: &MergeOptions) -> Result<Descriptor> {
                     .map(|n| format!(" {n}"))
                     .unwrap_or_default(),
                 opts.inputs[0].0.display(),
-                descs[0].compression,
+                compression.name(),
                 opts.inputs[i].0.display(),
-                d.compression
+                d.compression.name()
             )));
         }
     }
+    Ok((descs, compression))
+}
 
-    let mut out = AtomicFile::create(&opts.output)?;
-    let out_file = out.take();
-    let jobs: Vec<(PathBuf, u64)> = opts
-        .inputs
-        .iter()
-        .zip(&descs)
-        .map(|((l, _), d)| (l.clone(), d.eoa_offset))
-        .collect();
+type CopyResult = Result<(File, [u8; 32], u64, u64)>; // file, digest, size, eoa_offset
 
-    // copier: raw bytes up to each eoa_offset, then one end-of-archive member
-    let copy_jobs = jobs.clone();
-    let out_path = opts.output.clone();
-    let copier = std::thread::spawn(move || -> Result<(File, [u8; 32], u64, u64)> {
-        let mut w = HashWriter::new(out_file, out_path.clone());
+/// Copies each input's raw bytes up to its `eoa_offset` into `out`, then one end-of-archive
+/// member, hashing the blob on the way.
+fn spawn_copier(
+    out: File,
+    out_path: PathBuf,
+    jobs: Vec<(PathBuf, u64)>,
+    compression: Compression,
+) -> std::thread::JoinHandle<CopyResult> {
+    std::thread::spawn(move || -> CopyResult {
+        let mut w = HashWriter::new(out, out_path);
         let mut buf = vec![0u8; 1 << 20];
-        for (path, limit) in &copy_jobs {
+        for (path, limit) in &jobs {
             let mut f = File::open(path).at(path)?.take(*limit);
             loop {
                 let n = f.read(&mut buf).at(path)?;
@@ -180,10 +213,16 @@ pub fn merge_layers(opts: &MergeOptions) -> Result<Descriptor> {
         w.put(&compression.eoa_bytes())?;
         let (f, d, n) = w.finish()?;
         Ok((f, d, n, eoa))
-    });
+    })
+}
 
-    // decompressors: input i is handled by worker i % n, in order
-    let n = opts.threads.clamp(1, jobs.len()).min(64);
+/// Starts `n` decompression workers: input `i` is handled by worker `i % n`, in order, and
+/// its decompressed bytes arrive on receiver `i % n` followed by `Ok(None)`.
+fn spawn_decompressors(
+    jobs: &[(PathBuf, u64)],
+    compression: Compression,
+    n: usize,
+) -> (Vec<Receiver<Msg>>, Vec<std::thread::JoinHandle<()>>) {
     let mut rxs = Vec::new();
     let mut workers = Vec::new();
     for w in 0..n {
@@ -192,96 +231,109 @@ pub fn merge_layers(opts: &MergeOptions) -> Result<Descriptor> {
         let mine: Vec<(PathBuf, u64)> = jobs.iter().skip(w).step_by(n).cloned().collect();
         workers.push(std::thread::spawn(move || {
             for (path, limit) in mine {
-                let mut r = match open_decompressed(&path, compression, limit) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = tx.send(Err(e.to_string()));
-                        return;
-                    }
-                };
-                loop {
-                    let mut buf = vec![0u8; 512 * 1024];
-                    let mut fill = 0;
-                    let mut eof = false;
-                    while fill < buf.len() {
-                        match r.read(&mut buf[fill..]) {
-                            Ok(0) => {
-                                eof = true;
-                                break;
-                            }
-                            Ok(k) => fill += k,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            Err(e) => {
-                                let _ = tx.send(Err(format!("{}: {e}", path.display())));
-                                return;
-                            }
-                        }
-                    }
-                    buf.truncate(fill);
-                    if fill > 0 && tx.send(Ok(Some(buf))).is_err() {
-                        return;
-                    }
-                    if eof {
-                        break;
-                    }
-                }
-                if tx.send(Ok(None)).is_err() {
+                if decompress_into(&tx, &path, compression, limit).is_err() {
                     return;
                 }
             }
         }));
     }
+    (rxs, workers)
+}
 
+/// Sends one input's decompressed bytes in 512 KiB pieces, then `Ok(None)`. `Err(())` when
+/// the input failed (the error was sent) or the receiver is gone.
+fn decompress_into(
+    tx: &SyncSender<Msg>,
+    path: &Path,
+    compression: Compression,
+    limit: u64,
+) -> std::result::Result<(), ()> {
+    let mut r = match open_decompressed(path, compression, limit) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = tx.send(Err(e.to_string()));
+            return Err(());
+        }
+    };
+    loop {
+        let mut buf = vec![0u8; 512 * 1024];
+        let mut fill = 0;
+        let mut eof = false;
+        while fill < buf.len() {
+            match r.read(&mut buf[fill..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(k) => fill += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.send(Err(format!("{}: {e}", path.display())));
+                    return Err(());
+                }
+            }
+        }
+        buf.truncate(fill);
+        if fill > 0 && tx.send(Ok(Some(buf))).is_err() {
+            return Err(());
+        }
+        if eof {
+            break;
+        }
+    }
+    tx.send(Ok(None)).map_err(|_| ())
+}
+
+/// What reading the inputs' tar streams found.
+struct Scan {
+    hasher: Sha256,
+    total: u64,
+    entries: u64,
+    files: u64,
+}
+
+/// Reads every input's tar stream in order: hashes it (the merged diff_id), counts entries
+/// and files, and fails on a path found in two inputs (unless it is a directory in both).
+fn scan_inputs(jobs: &[(PathBuf, u64)], rxs: &[Receiver<Msg>]) -> Result<Scan> {
     let mut seen: HashMap<String, (usize, bool)> = HashMap::new();
-    let mut hasher = Sha256::new();
-    let mut total = 0u64;
-    let mut entries = 0u64;
-    let mut files = 0u64;
-    let mut failure: Option<Error> = None;
-    'inputs: for (i, (layer, _)) in jobs.iter().enumerate() {
+    let mut scan = Scan {
+        hasher: Sha256::new(),
+        total: 0,
+        entries: 0,
+        files: 0,
+    };
+    for (i, (layer, _)) in jobs.iter().enumerate() {
         let chan = ChanReader {
-            rx: &rxs[i % n],
+            rx: &rxs[i % rxs.len()],
             cur: Vec::new(),
             pos: 0,
             done: false,
         };
         let hr = HashReader {
             inner: chan,
-            hasher,
+            hasher: std::mem::take(&mut scan.hasher),
             count: 0,
         };
         let mut tr = TarReader::new(hr);
-        loop {
-            match tr.next_entry() {
-                Ok(Some(e)) => {
-                    entries += 1;
-                    if e.is_file() {
-                        files += 1;
-                    }
-                    let is_dir = e.is_dir();
-                    let p = e.normalized_path().to_string();
-                    if let Some((first, first_dir)) = seen.get(&p) {
-                        if !(is_dir && *first_dir) {
-                            failure = Some(Error::MergeDuplicate {
-                                path: p,
-                                first: jobs[*first].0.display().to_string(),
-                                second: layer.display().to_string(),
-                            });
-                            hasher = Sha256::new();
-                            break 'inputs;
-                        }
-                    } else {
-                        seen.insert(p, (i, is_dir));
-                    }
-                }
-                Ok(None) => break,
-                Err(msg) => {
-                    failure = Some(Error::BadTar {
-                        path: layer.clone(),
-                        msg,
+        while let Some(e) = tr.next_entry().map_err(|msg| Error::BadTar {
+            path: layer.clone(),
+            msg,
+        })? {
+            scan.entries += 1;
+            scan.files += u64::from(e.is_file());
+            let is_dir = e.is_dir();
+            let p = e.normalized_path().to_string();
+            match seen.get(&p) {
+                Some((first, first_dir)) if !(is_dir && *first_dir) => {
+                    return Err(Error::MergeDuplicate {
+                        path: p,
+                        first: jobs[*first].0.display().to_string(),
+                        second: layer.display().to_string(),
                     });
-                    hasher = Sha256::new();
-                    break 'inputs;
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(p, (i, is_dir));
                 }
             }
         }
@@ -291,56 +343,20 @@ pub fn merge_layers(opts: &MergeOptions) -> Result<Descriptor> {
         match hr.read(&mut probe) {
             Ok(0) => {}
             Ok(_) => {
-                failure = Some(Error::BadTar {
+                return Err(Error::BadTar {
                     path: layer.clone(),
                     msg: "end-of-archive before eoa_offset (not a pyimage layer?)".into(),
-                });
-                hasher = Sha256::new();
-                break 'inputs;
+                })
             }
             Err(e) => {
-                failure = Some(Error::BadTar {
+                return Err(Error::BadTar {
                     path: layer.clone(),
                     msg: e.to_string(),
-                });
-                hasher = Sha256::new();
-                break 'inputs;
+                })
             }
         }
-        total += hr.count;
-        hasher = hr.hasher;
+        scan.total += hr.count;
+        scan.hasher = hr.hasher;
     }
-    drop(rxs);
-    for w in workers {
-        let _ = w.join();
-    }
-    let copied = copier
-        .join()
-        .map_err(|_| Error::Invalid("merge: copy thread panicked".into()))?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let (file, digest, size, eoa_offset) = copied?;
-    out.put_back(file);
-    hasher.update([0u8; EOA_LEN]);
-    let diff_id: [u8; 32] = hasher.finalize().into();
-    let descriptor = Descriptor {
-        schema: SCHEMA,
-        name: opts.name.clone(),
-        media_type: compression.media_type().into(),
-        compression: compression.name().into(),
-        digest: sha256_string(&digest),
-        size,
-        diff_id: sha256_string(&diff_id),
-        eoa_offset,
-        entries,
-        files,
-        uncompressed_size: total + EOA_LEN as u64,
-        skipped: descs.iter().map(|d| d.skipped).sum(),
-        packages: aggregate_packages(descs.into_iter().flat_map(|d| d.packages)),
-    };
-    descriptor.write(&opts.descriptor)?;
-    out.commit()?;
-    let _ = io::stderr().flush();
-    Ok(descriptor)
+    Ok(scan)
 }

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 /// Rejects relative paths (unless `prefix` is given: then a relative `dest` is placed under
 /// it), `..` components, empty components (`//`), NUL bytes and components starting with
 /// `.wh.`.
-pub fn normalize_dest(dest: &str, prefix: Option<&str>, origin: &str) -> Result<String> {
+pub(crate) fn normalize_dest(dest: &str, prefix: Option<&str>, origin: &str) -> Result<String> {
     let bad = |reason: &str| Error::BadDest {
         dest: dest.to_string(),
         origin: origin.to_string(),
@@ -59,7 +59,7 @@ pub fn normalize_dest(dest: &str, prefix: Option<&str>, origin: &str) -> Result<
 }
 
 /// Checks one file name found in a source tree.
-pub fn check_name(name: &str, dest: &str, origin: &str) -> Result<()> {
+pub(crate) fn check_name(name: &str, dest: &str, origin: &str) -> Result<()> {
     if name.starts_with(".wh.") {
         return Err(Error::BadDest {
             dest: format!("/{dest}"),
@@ -73,7 +73,7 @@ pub fn check_name(name: &str, dest: &str, origin: &str) -> Result<()> {
 }
 
 /// Joins a stored path and a child name.
-pub fn join(parent: &str, name: &str) -> String {
+pub(crate) fn join(parent: &str, name: &str) -> String {
     if parent.is_empty() {
         name.to_string()
     } else if name.is_empty() {
@@ -84,13 +84,13 @@ pub fn join(parent: &str, name: &str) -> String {
 }
 
 /// Parent of a stored path (`""` for top-level names).
-pub fn parent(path: &str) -> &str {
+pub(crate) fn parent(path: &str) -> &str {
     path.rfind('/').map_or("", |i| &path[..i])
 }
 
 /// Resolves a relative symlink `target` lexically from directory `dir` (stored form).
 /// `None` if it climbs above the root.
-pub fn resolve_relative(dir: &str, target: &str) -> Option<String> {
+pub(crate) fn resolve_relative(dir: &str, target: &str) -> Option<String> {
     let mut parts: Vec<&str> = if dir.is_empty() {
         Vec::new()
     } else {
@@ -109,7 +109,7 @@ pub fn resolve_relative(dir: &str, target: &str) -> Option<String> {
 }
 
 /// The relative path from directory `from_dir` to `to` (both stored form).
-pub fn relative(from_dir: &str, to: &str) -> String {
+pub(crate) fn relative(from_dir: &str, to: &str) -> String {
     let a: Vec<&str> = from_dir.split('/').filter(|c| !c.is_empty()).collect();
     let b: Vec<&str> = to.split('/').filter(|c| !c.is_empty()).collect();
     let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();

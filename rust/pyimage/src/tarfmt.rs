@@ -14,13 +14,13 @@
 use std::io::{self, Read};
 
 /// Tar block size.
-pub const BLOCK: usize = 512;
+pub(crate) const BLOCK: usize = 512;
 /// The end-of-archive marker we write: exactly two zero blocks, no padding to a record size.
-pub const EOA_LEN: usize = 2 * BLOCK;
+pub(crate) const EOA_LEN: usize = 2 * BLOCK;
 
 /// Kind of a tar entry we write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryType {
+pub(crate) enum EntryType {
     /// Regular file (typeflag `0`).
     File,
     /// Directory (typeflag `5`); the name gets a trailing `/`.
@@ -31,7 +31,7 @@ pub enum EntryType {
 
 /// Everything that goes into one entry's header(s).
 #[derive(Debug, Clone)]
-pub struct HeaderSpec<'a> {
+pub(crate) struct HeaderSpec<'a> {
     /// Path inside the tar, without leading `/` and without trailing `/`.
     pub path: &'a str,
     /// Entry kind.
@@ -77,7 +77,7 @@ fn put_name(field: &mut [u8], value: &str) {
 }
 
 /// One PAX record `"<len> <key>=<value>\n"` where `<len>` counts the whole record.
-pub fn pax_record(key: &str, value: &str) -> Vec<u8> {
+pub(crate) fn pax_record(key: &str, value: &str) -> Vec<u8> {
     let body = key.len() + value.len() + 3; // ' ' '=' '\n'
     let mut len = body + 1;
     loop {
@@ -127,7 +127,7 @@ fn ustar_header(
 
 /// Appends the header block(s) of one entry to `out` (a PAX header first when needed).
 /// Content and padding are written by the caller.
-pub fn encode_header(spec: &HeaderSpec<'_>, out: &mut Vec<u8>) {
+pub(crate) fn encode_header(spec: &HeaderSpec<'_>, out: &mut Vec<u8>) {
     let name_owned;
     let name: &str = if spec.kind == EntryType::Dir {
         name_owned = format!("{}/", spec.path);
@@ -180,13 +180,13 @@ pub fn encode_header(spec: &HeaderSpec<'_>, out: &mut Vec<u8>) {
 }
 
 /// Zero bytes needed after `size` bytes of content to reach a block boundary.
-pub fn padding(size: u64) -> usize {
+pub(crate) fn padding(size: u64) -> usize {
     ((BLOCK as u64 - size % BLOCK as u64) % BLOCK as u64) as usize
 }
 
 /// An entry as read back from a tar stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadEntry {
+pub(crate) struct ReadEntry {
     /// Path as stored (PAX `path` applied), trailing `/` kept for directories.
     pub path: String,
     /// The typeflag byte (`0` for files, `5` dirs, `2` symlinks, ...). NUL is reported as `0`.
@@ -207,7 +207,7 @@ pub struct ReadEntry {
 
 impl ReadEntry {
     /// The path without leading `./` or `/` and without trailing `/`.
-    pub fn normalized_path(&self) -> &str {
+    pub(crate) fn normalized_path(&self) -> &str {
         let mut p = self.path.as_str();
         loop {
             if let Some(r) = p.strip_prefix("./") {
@@ -222,12 +222,12 @@ impl ReadEntry {
     }
 
     /// Whether this is a directory entry.
-    pub fn is_dir(&self) -> bool {
+    pub(crate) fn is_dir(&self) -> bool {
         self.typeflag == b'5'
     }
 
     /// Whether this is a regular file entry.
-    pub fn is_file(&self) -> bool {
+    pub(crate) fn is_file(&self) -> bool {
         matches!(self.typeflag, b'0' | b'7')
     }
 }
@@ -267,7 +267,7 @@ fn field_str(field: &[u8]) -> Result<String, String> {
 /// stream, content included. It stops at an end-of-archive block or at a clean EOF on a
 /// header boundary (the fragment form `merge` reads).
 #[derive(Debug)]
-pub struct TarReader<R> {
+pub(crate) struct TarReader<R> {
     inner: R,
     /// Entries read so far (PAX/GNU meta headers excluded).
     pub entries: u64,
@@ -276,7 +276,7 @@ pub struct TarReader<R> {
 
 impl<R: Read> TarReader<R> {
     /// Wraps a decompressed tar stream.
-    pub fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         TarReader {
             inner,
             entries: 0,
@@ -285,7 +285,7 @@ impl<R: Read> TarReader<R> {
     }
 
     /// Gives back the wrapped reader.
-    pub fn into_inner(self) -> R {
+    pub(crate) fn into_inner(self) -> R {
         self.inner
     }
 
@@ -340,7 +340,7 @@ impl<R: Read> TarReader<R> {
     }
 
     /// Reads the next entry, skipping over its content. `Ok(None)` at the end.
-    pub fn next_entry(&mut self) -> Result<Option<ReadEntry>, String> {
+    pub(crate) fn next_entry(&mut self) -> Result<Option<ReadEntry>, String> {
         let mut pax_path: Option<String> = None;
         let mut pax_link: Option<String> = None;
         let mut pax_size: Option<u64> = None;

@@ -113,6 +113,53 @@ fn identical_across_threads_runs_paths_and_modes() {
     }
 }
 
+/// The highest zstd level the tiers accept: libzstd's multi-threaded mode must still give the
+/// same bytes for any worker count (two 8 MiB jobs, so the job boundary is crossed).
+#[test]
+fn zstd_level_22_identical_across_threads() {
+    let d = tmp();
+    let p = d.path();
+    let mut text = Vec::new();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    while text.len() < 9 * 1024 * 1024 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        text.extend_from_slice(
+            format!("def f{}(x):\n    return x * {}\n", x % 997, x % 1_000_003).as_bytes(),
+        );
+    }
+    write(&p.join("t/mod.py"), &text, 0o644);
+    let run = |threads: &str| {
+        let out = format!("z22.t{threads}");
+        ok(
+            &[
+                "layer",
+                "--output",
+                &out,
+                "--descriptor",
+                &format!("{out}.json"),
+                "--tree",
+                "t=/app",
+                "--compression",
+                "zstd",
+                "--level",
+                "22",
+                "--threads",
+                threads,
+            ],
+            p,
+        );
+        fs::read(p.join(&out)).unwrap()
+    };
+    let reference = run("1");
+    assert!(
+        run("3") == reference,
+        "zstd level 22: bytes differ between 1 and 3 threads"
+    );
+    assert_eq!(decompress(&p.join("z22.t1"), "zstd").len() as u64 % 512, 0);
+}
+
 #[test]
 fn identical_across_umask_locale_timezone_and_environment() {
     let d = tmp();

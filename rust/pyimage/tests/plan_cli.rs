@@ -504,8 +504,9 @@ fn autogroup_usage_errors() {
     assert_eq!(code, 1);
 }
 
-#[test]
-fn validate_unmatched_patterns_warn() {
+/// The smoke app with a tier of `unmatched = "warn"` whose patterns "reqests" and "torch"
+/// match nothing.
+fn smoke_unmatched() -> (Fixture, PathBuf) {
     let (f, plan) = smoke();
     let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
     v["groups"] = json!([
@@ -528,6 +529,12 @@ fn validate_unmatched_patterns_warn() {
         {"group": "torch", "pattern": "torch"}
     ]);
     let plan = f.write("plan_unmatched.json", &v);
+    (f, plan)
+}
+
+#[test]
+fn validate_unmatched_patterns_warn() {
+    let (f, plan) = smoke_unmatched();
     let (code, _, stderr) = run(pyimage()
         .arg("validate")
         .arg("--plan")
@@ -552,4 +559,33 @@ fn validate_base_image_alone_over_the_limit() {
     golden("validate_base_too_deep.txt", &stderr);
     assert!(stderr.starts_with("ERROR: //app:layers: 130 layers (125 base + 5 own)"));
     assert!(stderr.contains("Remove 1 group(s); their targets join the app layer"));
+}
+
+#[test]
+fn report_shows_unmatched_patterns() {
+    let (f, plan) = smoke_unmatched();
+    let (code, stdout, stderr) = run(pyimage()
+        .arg("report")
+        .arg("--plan")
+        .arg(&plan)
+        .args(&f.descriptors));
+    assert_eq!(code, 0, "{stderr}");
+    golden("report_unmatched.txt", &stdout);
+    assert!(stdout.contains("\"reqests\" (group \"web\")"), "{stdout}");
+    assert!(stdout.contains("\"torch\" (group \"torch\")"), "{stdout}");
+    let (code, stdout, _) = run(pyimage()
+        .arg("report")
+        .arg("--json")
+        .arg("--plan")
+        .arg(&plan)
+        .args(&f.descriptors));
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        v["unmatched"],
+        json!([
+            {"group": "web", "pattern": "reqests"},
+            {"group": "torch", "pattern": "torch"}
+        ])
+    );
 }

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 /// One package: name (normalised), uncompressed bytes, dependencies.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Package {
+pub(super) struct Package {
     /// Normalised distribution name.
     pub name: String,
     /// Uncompressed bytes.
@@ -29,7 +29,7 @@ pub struct Package {
 
 /// One proposed group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AutoGroup {
+pub(super) struct AutoGroup {
     /// Group name: the root's name, or `shared_<largest member>` for shared dependencies.
     pub name: String,
     /// Members, largest first (ties by name); for a root group the root comes first.
@@ -42,7 +42,7 @@ pub struct AutoGroup {
 
 /// The proposal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Proposal {
+pub(super) struct Proposal {
     /// The budget (layers for pip packages, squashed layer included).
     pub budget: u64,
     /// Layers used: groups plus one if `squashed` is not empty.
@@ -138,7 +138,7 @@ impl Graph {
 }
 
 /// Proposes groups for `budget` layers (at least 1: the squashed layer).
-pub fn autogroup(packages: &[Package], budget: u64) -> Proposal {
+pub(super) fn autogroup(packages: &[Package], budget: u64) -> Proposal {
     let budget = budget.max(1);
     let g = Graph::new(packages);
     let n = g.names.len();

@@ -1,5 +1,6 @@
-//! Layer-plan validation, reports and automatic grouping (owned by the plan work stream).
+//! Layer-plan validation, reports and automatic grouping.
 //!
+//! - [`commands`]: the entry points, one per subcommand.
 //! - [`model`]: `PLAN.json`, descriptor and package-list formats.
 //! - [`resolve`]: joins plan layers with descriptors.
 //! - [`validate`]: layer limit and size thresholds, with paste-ready fixes.
@@ -7,10 +8,16 @@
 //! - [`autogroup`]: Nix-style grouping for a layer budget.
 //! - [`snippet`]: `layer_tier(groups = {...})` rendering.
 
-pub mod autogroup;
-pub mod cli;
-pub mod model;
-pub mod report;
-pub mod resolve;
-pub mod snippet;
-pub mod validate;
+mod autogroup;
+mod commands;
+mod model;
+#[cfg(test)]
+mod props;
+mod report;
+mod resolve;
+mod snippet;
+mod validate;
+
+pub use commands::{
+    run_autogroup, run_report, run_validate, AutogroupRequest, ReportRequest, ValidateRequest,
+};

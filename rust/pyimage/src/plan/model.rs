@@ -1,56 +1,27 @@
-//! Input formats of the plan commands: `PLAN.json` (written by the Starlark rules),
-//! the layer descriptor JSON (written by `pyimage layer`/`merge`) and the simple
-//! package list accepted by `autogroup`. All formats are documented in `docs/tool.md`.
+//! Input formats of the plan commands: `PLAN.json` (written by the Starlark rules) and the
+//! simple package list accepted by `autogroup` (descriptors are read by
+//! [`crate::descriptor::Descriptor::read`]). All formats are documented in `docs/tool.md`.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::descriptor::Descriptor;
-
-/// Errors of the plan commands (invalid input files).
-#[derive(Debug, thiserror::Error)]
-pub enum PlanError {
-    /// A file could not be read.
-    #[error("cannot read {path}: {cause}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause (kept out of the error chain so it prints once).
-        cause: std::io::Error,
-    },
-    /// A file is not valid JSON of the expected shape.
-    #[error("{path}: invalid JSON: {cause}")]
-    Json {
-        /// The file.
-        path: PathBuf,
-        /// The cause (kept out of the error chain so it prints once).
-        cause: serde_json::Error,
-    },
-    /// A plan is inconsistent (bad descriptor reference, bad thresholds, ...).
-    #[error("{path}: {message}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong and how to fix it.
-        message: String,
-    },
-}
+use crate::error::{read_text, Error, Result};
 
 /// Default of [`Thresholds::warn_layers`].
-pub const DEFAULT_WARN_LAYERS: u64 = 100;
+pub(super) const DEFAULT_WARN_LAYERS: u64 = 100;
 /// Default of [`Thresholds::max_layers`].
-pub const DEFAULT_MAX_LAYERS: u64 = 127;
+pub(super) const DEFAULT_MAX_LAYERS: u64 = 127;
 /// Default of [`Thresholds::max_squashed_bytes`]: 512 MiB.
-pub const DEFAULT_MAX_SQUASHED_BYTES: u64 = 512 * 1024 * 1024;
+pub(super) const DEFAULT_MAX_SQUASHED_BYTES: u64 = 512 * 1024 * 1024;
 /// Default of [`Thresholds::max_package_bytes`]: 256 MiB.
-pub const DEFAULT_MAX_PACKAGE_BYTES: u64 = 256 * 1024 * 1024;
+pub(super) const DEFAULT_MAX_PACKAGE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Normalises a distribution name as PEP 503 does: lower case, runs of `-`, `_`, `.` become `-`.
-pub fn normalize_name(name: &str) -> String {
+pub(super) fn normalize_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut sep = false;
     for c in name.chars() {
@@ -70,7 +41,7 @@ pub fn normalize_name(name: &str) -> String {
 /// The tier a plan was made with.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]
-pub struct Tier {
+pub(super) struct Tier {
     /// The tier's target name (`name` attribute of `layer_tier`), used in snippets.
     pub name: String,
     /// The tier's label, used in messages.
@@ -80,7 +51,7 @@ pub struct Tier {
 /// Thresholds of a tier. Byte thresholds count uncompressed tar bytes; `0` disables a check.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]
-pub struct Thresholds {
+pub(super) struct Thresholds {
     /// Warn when the image has more layers than this (base layers included).
     pub warn_layers: u64,
     /// Fail when the image has more layers than this (base layers included).
@@ -105,7 +76,7 @@ impl Default for Thresholds {
 /// What a layer holds.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "snake_case")]
-pub enum LayerKind {
+pub(super) enum LayerKind {
     /// The interpreter (`interpreter_group`).
     Interpreter,
     /// One tier group of pip packages.
@@ -120,7 +91,7 @@ pub enum LayerKind {
 
 impl LayerKind {
     /// The name used in JSON and reports.
-    pub fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             LayerKind::Interpreter => "interpreter",
             LayerKind::PipGroup => "pip_group",
@@ -141,7 +112,7 @@ impl fmt::Display for LayerKind {
 /// arguments or a path equal to one of them.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(untagged)]
-pub enum DescriptorRef {
+pub(super) enum DescriptorRef {
     /// 0-based index into the descriptor arguments.
     Index(usize),
     /// Path as given on the command line.
@@ -150,7 +121,7 @@ pub enum DescriptorRef {
 
 /// One planned layer, in image order.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-pub struct PlannedLayer {
+pub(super) struct PlannedLayer {
     /// Group name (tier group, interpreter group, or a fixed name such as `pip` or `app`).
     #[serde(default)]
     pub group: String,
@@ -167,17 +138,20 @@ pub struct PlannedLayer {
 /// An ordered list of tier groups: `{"name": ["pattern", ...], ...}` in JSON (object key
 /// order is kept) or `[["name", ["pattern", ...]], ...]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Groups(pub Vec<(String, Vec<String>)>);
+pub(super) struct Groups(pub Vec<(String, Vec<String>)>);
 
 impl<'de> Deserialize<'de> for Groups {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         struct GroupsVisitor;
         impl<'de> Visitor<'de> for GroupsVisitor {
             type Value = Groups;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an object of group name -> list of patterns, or a list of [name, patterns] pairs")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Groups, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Groups, A::Error> {
                 let mut out: Vec<(String, Vec<String>)> = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, Vec<String>>()? {
                     if out.iter().any(|(n, _)| *n == k) {
@@ -187,7 +161,10 @@ impl<'de> Deserialize<'de> for Groups {
                 }
                 Ok(Groups(out))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Groups, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Groups, A::Error> {
                 let mut out: Vec<(String, Vec<String>)> = Vec::new();
                 while let Some((k, v)) = seq.next_element::<(String, Vec<String>)>()? {
                     if out.iter().any(|(n, _)| *n == k) {
@@ -205,7 +182,7 @@ impl<'de> Deserialize<'de> for Groups {
 /// `PLAN.json`: what the rules planned for one `py_image_layer` target.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]
-pub struct Plan {
+pub(super) struct Plan {
     /// Format version, currently 1.
     pub schema: u32,
     /// The `py_image_layer` target (for messages).
@@ -233,34 +210,17 @@ pub struct Plan {
 /// A tier pattern that matched nothing.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]
-pub struct UnmatchedPattern {
+pub(super) struct UnmatchedPattern {
     /// The group it belongs to.
     pub group: String,
     /// The pattern.
     pub pattern: String,
 }
 
-fn read(path: &Path) -> Result<String, PlanError> {
-    std::fs::read_to_string(path).map_err(|cause| PlanError::Read {
-        path: path.to_owned(),
-        cause,
-    })
-}
-
-/// Reads a layer descriptor (the tool's own [`Descriptor`] type), reporting errors as
-/// plan errors so every message of the plan commands has one shape.
-pub fn load_descriptor(path: &Path) -> Result<Descriptor, PlanError> {
-    let text = read(path)?;
-    serde_json::from_str(&text).map_err(|cause| PlanError::Json {
-        path: path.to_owned(),
-        cause,
-    })
-}
-
 impl Plan {
     /// Parses a plan from JSON text; `path` is used in messages only.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, PlanError> {
-        let mut plan: Plan = serde_json::from_str(text).map_err(|cause| PlanError::Json {
+    pub(super) fn parse(text: &str, path: &Path) -> Result<Self> {
+        let mut plan: Plan = serde_json::from_str(text).map_err(|cause| Error::Json {
             path: path.to_owned(),
             cause,
         })?;
@@ -270,8 +230,8 @@ impl Plan {
     }
 
     /// Reads a plan file.
-    pub fn load(path: &Path) -> Result<Self, PlanError> {
-        Self::parse(&read(path)?, path)
+    pub(super) fn load(path: &Path) -> Result<Self> {
+        Self::parse(&read_text(path)?, path)
     }
 
     fn normalize(&mut self) {
@@ -295,8 +255,8 @@ impl Plan {
         }
     }
 
-    fn check(&self, path: &Path) -> Result<(), PlanError> {
-        let invalid = |message: String| PlanError::Invalid {
+    fn check(&self, path: &Path) -> Result<()> {
+        let invalid = |message: String| Error::Plan {
             path: path.to_owned(),
             message,
         };
@@ -331,7 +291,7 @@ impl Plan {
 
     /// The tier groups to start snippets from: `groups` if the plan has it, else the
     /// pip and first-party groups of `layers` with their packages as patterns.
-    pub fn tier_groups(&self) -> Groups {
+    pub(super) fn tier_groups(&self) -> Groups {
         if let Some(g) = &self.groups {
             return g.clone();
         }
@@ -347,14 +307,14 @@ impl Plan {
 
 /// The simple input of `autogroup --packages`: `{"packages": [{"name", "bytes", "deps"}]}`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
-pub struct PackageList {
+pub(super) struct PackageList {
     /// The packages.
     pub packages: Vec<PackageInfo>,
 }
 
 /// One package of a [`PackageList`].
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
-pub struct PackageInfo {
+pub(super) struct PackageInfo {
     /// Distribution name (normalised on read).
     pub name: String,
     /// Uncompressed bytes.
@@ -367,13 +327,12 @@ pub struct PackageInfo {
 
 impl PackageList {
     /// Reads a package list file.
-    pub fn load(path: &Path) -> Result<Self, PlanError> {
-        let text = read(path)?;
-        let mut list: PackageList =
-            serde_json::from_str(&text).map_err(|cause| PlanError::Json {
-                path: path.to_owned(),
-                cause,
-            })?;
+    pub(super) fn load(path: &Path) -> Result<Self> {
+        let text = read_text(path)?;
+        let mut list: PackageList = serde_json::from_str(&text).map_err(|cause| Error::Json {
+            path: path.to_owned(),
+            cause,
+        })?;
         for p in &mut list.packages {
             p.name = normalize_name(&p.name);
             for d in &mut p.deps {

@@ -4,12 +4,12 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::model::Plan;
+use super::model::{Plan, UnmatchedPattern};
 use super::resolve::{display_label, human_bytes, ResolvedLayer};
 
 /// One row of the report.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Row {
+pub(super) struct Row {
     /// 0-based layer index among our layers.
     pub index: usize,
     /// Group name.
@@ -36,7 +36,7 @@ pub struct Row {
 
 /// Column totals.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Totals {
+pub(super) struct Totals {
     /// Our layers.
     pub layers: usize,
     /// Base-image layers (from the plan or `--base-layers`).
@@ -53,7 +53,7 @@ pub struct Totals {
 
 /// The whole report (the `--json` form).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Report {
+pub(super) struct Report {
     /// Format version.
     pub schema: u32,
     /// Target from the plan, or empty.
@@ -64,10 +64,12 @@ pub struct Report {
     pub layers: Vec<Row>,
     /// Totals.
     pub totals: Totals,
+    /// Tier patterns that matched nothing in this binary (the plan's `unmatched`), tier order.
+    pub unmatched: Vec<UnmatchedPattern>,
 }
 
 /// Builds the report.
-pub fn build(plan: Option<&Plan>, layers: &[ResolvedLayer], base_layers: u64) -> Report {
+pub(super) fn build(plan: Option<&Plan>, layers: &[ResolvedLayer], base_layers: u64) -> Report {
     let rows: Vec<Row> = layers
         .iter()
         .map(|l| {
@@ -112,6 +114,7 @@ pub fn build(plan: Option<&Plan>, layers: &[ResolvedLayer], base_layers: u64) ->
         tier,
         layers: rows,
         totals,
+        unmatched: plan.map_or_else(Vec::new, |p| p.unmatched.clone()),
     }
 }
 
@@ -147,7 +150,7 @@ fn packages_cell(packages: &[String]) -> String {
 }
 
 /// Renders the human-readable table.
-pub fn render_text(r: &Report) -> String {
+pub(super) fn render_text(r: &Report) -> String {
     let header = [
         "layer",
         "group",
@@ -243,7 +246,23 @@ pub fn render_text(r: &Report) -> String {
         out.push_str(&line(row));
         out.push('\n');
     }
+    render_unmatched(&r.unmatched, &r.tier, &mut out);
     out
+}
+
+/// The tier patterns that matched nothing, after the table.
+fn render_unmatched(unmatched: &[UnmatchedPattern], tier: &str, out: &mut String) {
+    if unmatched.is_empty() {
+        return;
+    }
+    let tier = if tier.is_empty() { "the tier" } else { tier };
+    let _ = writeln!(
+        out,
+        "\nPatterns of {tier} that match nothing in this binary (unmatched = \"warn\"):"
+    );
+    for u in unmatched {
+        let _ = writeln!(out, "  {:?} (group {:?})", u.pattern, u.group);
+    }
 }
 
 #[cfg(test)]

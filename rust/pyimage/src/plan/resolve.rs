@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::model::{load_descriptor, normalize_name, DescriptorRef, LayerKind, Plan, PlanError};
+use super::model::{normalize_name, DescriptorRef, LayerKind, Plan};
 use crate::descriptor::Descriptor;
+use crate::error::{Error, Result};
 
 /// A descriptor argument with the path it was given as.
 #[derive(Debug, Clone)]
-pub struct DescriptorArg {
+pub(super) struct DescriptorArg {
     /// Path as given on the command line.
     pub path: PathBuf,
     /// Its contents.
@@ -17,13 +18,13 @@ pub struct DescriptorArg {
 
 impl DescriptorArg {
     /// Reads all descriptor arguments, in order.
-    pub fn load_all(paths: &[PathBuf]) -> Result<Vec<DescriptorArg>, PlanError> {
+    pub(super) fn load_all(paths: &[PathBuf]) -> Result<Vec<DescriptorArg>> {
         paths
             .iter()
             .map(|p| {
                 Ok(DescriptorArg {
                     path: p.clone(),
-                    descriptor: load_descriptor(p)?,
+                    descriptor: Descriptor::read(p)?,
                 })
             })
             .collect()
@@ -32,7 +33,7 @@ impl DescriptorArg {
 
 /// One layer of the image with everything known about it.
 #[derive(Debug, Clone)]
-pub struct ResolvedLayer {
+pub(super) struct ResolvedLayer {
     /// 0-based position among our layers (base layers not counted).
     pub index: usize,
     /// Group name.
@@ -47,7 +48,7 @@ pub struct ResolvedLayer {
 
 impl ResolvedLayer {
     /// Uncompressed bytes: the descriptor's tar size, else the sum of known package sizes.
-    pub fn bytes(&self, sizes: &PackageSizes) -> u64 {
+    pub(super) fn bytes(&self, sizes: &PackageSizes) -> u64 {
         match &self.descriptor {
             Some(d) => d.descriptor.uncompressed_size,
             None => self.packages.iter().map(|p| sizes.get(p)).sum(),
@@ -57,11 +58,11 @@ impl ResolvedLayer {
 
 /// Uncompressed sizes of pip packages, from descriptors and the plan's `package_bytes`.
 #[derive(Debug, Clone, Default)]
-pub struct PackageSizes(pub BTreeMap<String, u64>);
+pub(super) struct PackageSizes(pub BTreeMap<String, u64>);
 
 impl PackageSizes {
     /// Collects sizes: descriptor `packages[].bytes` win over the plan's `package_bytes`.
-    pub fn collect(plan: Option<&Plan>, descriptors: &[DescriptorArg]) -> Self {
+    pub(super) fn collect(plan: Option<&Plan>, descriptors: &[DescriptorArg]) -> Self {
         let mut map = BTreeMap::new();
         if let Some(plan) = plan {
             for (k, v) in &plan.package_bytes {
@@ -77,7 +78,7 @@ impl PackageSizes {
     }
 
     /// Size of a package, 0 when unknown.
-    pub fn get(&self, name: &str) -> u64 {
+    pub(super) fn get(&self, name: &str) -> u64 {
         self.0.get(name).copied().unwrap_or(0)
     }
 }
@@ -106,11 +107,11 @@ fn default_group_name(arg: &DescriptorArg, index: usize) -> String {
 
 /// Lines up the plan's layers with the descriptor arguments (see `docs/tool.md`).
 /// Without a plan, every descriptor is one layer named after its `name` or file.
-pub fn resolve(
+pub(super) fn resolve(
     plan: Option<&Plan>,
     plan_path: &Path,
     descriptors: &[DescriptorArg],
-) -> Result<Vec<ResolvedLayer>, PlanError> {
+) -> Result<Vec<ResolvedLayer>> {
     let Some(plan) = plan.filter(|p| !p.layers.is_empty()) else {
         return Ok(descriptors
             .iter()
@@ -134,7 +135,7 @@ pub fn resolve(
             })
             .collect());
     };
-    let invalid = |message: String| PlanError::Invalid {
+    let invalid = |message: String| Error::Plan {
         path: plan_path.to_owned(),
         message,
     };
@@ -214,7 +215,7 @@ pub fn resolve(
 
 /// Shows a Bazel label as users write it: `@@//pkg:t` (main repository, canonical form) and
 /// `@//pkg:t` become `//pkg:t`; other labels are kept.
-pub fn display_label(label: &str) -> String {
+pub(super) fn display_label(label: &str) -> String {
     label
         .strip_prefix("@@//")
         .or_else(|| label.strip_prefix("@//"))
@@ -222,7 +223,7 @@ pub fn display_label(label: &str) -> String {
 }
 
 /// Formats a byte count with binary units and one decimal (`0 B`, `812 B`, `1.5 KiB`, `250.3 MiB`).
-pub fn human_bytes(n: u64) -> String {
+pub(super) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if n < 1024 {
         return format!("{n} B");

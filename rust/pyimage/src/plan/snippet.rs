@@ -6,7 +6,7 @@ use super::model::Groups;
 const ONE_LINE_WIDTH: usize = 88;
 
 /// Quotes a Starlark string literal.
-pub fn starlark_string(s: &str) -> String {
+pub(super) fn starlark_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -59,7 +59,7 @@ fn render_groups(groups: &Groups, indent: usize, out: &mut String) {
 
 /// Renders `layer_tier(name = ..., groups = {...})`, each line ending in `\n`.
 /// The other attributes of the tier are left out: the comment says to keep them.
-pub fn layer_tier_snippet(tier_name: &str, groups: &Groups) -> String {
+pub(super) fn layer_tier_snippet(tier_name: &str, groups: &Groups) -> String {
     let mut out = String::from("layer_tier(\n");
     if !tier_name.is_empty() {
         out.push_str("    name = ");

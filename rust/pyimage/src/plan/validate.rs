@@ -12,7 +12,7 @@ use super::snippet::layer_tier_snippet;
 
 /// Options of `validate` that are not in the plan.
 #[derive(Debug, Clone, Default)]
-pub struct ValidateOptions {
+pub(super) struct ValidateOptions {
     /// Base-image layers; overrides the plan's `base_layers`.
     pub base_layers: Option<u64>,
     /// Report a count past `max_layers` as a warning and exit 0.
@@ -21,7 +21,7 @@ pub struct ValidateOptions {
 
 /// Severity of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
+pub(super) enum Severity {
     /// `WARNING:`; exit 0.
     Warning,
     /// `ERROR:`; exit 1.
@@ -30,7 +30,7 @@ pub enum Severity {
 
 /// One finding with its fix (explanation and snippet), ready to print.
 #[derive(Debug, Clone)]
-pub struct Message {
+pub(super) struct Message {
     /// Severity.
     pub severity: Severity,
     /// Full text, first line starting with `WARNING:` or `ERROR:`, ending in `\n`.
@@ -39,7 +39,7 @@ pub struct Message {
 
 /// Result of [`validate`].
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub(super) struct Outcome {
     /// Findings in a fixed order: layer count, squashed layer, large packages (by layer, name).
     pub messages: Vec<Message>,
     /// Last line: counts and totals.
@@ -48,12 +48,12 @@ pub struct Outcome {
 
 impl Outcome {
     /// Whether validation failed (an `ERROR`).
-    pub fn failed(&self) -> bool {
+    pub(super) fn failed(&self) -> bool {
         self.messages.iter().any(|m| m.severity == Severity::Error)
     }
 
     /// The full text: messages separated by blank lines, then the summary line.
-    pub fn render(&self) -> String {
+    pub(super) fn render(&self) -> String {
         let mut out = String::new();
         for m in &self.messages {
             out.push_str(&m.text);
@@ -94,7 +94,7 @@ impl Ctx<'_> {
 }
 
 /// Validates a plan; see `docs/tool.md` for the rules and message formats.
-pub fn validate(
+pub(super) fn validate(
     plan: &Plan,
     layers: &[ResolvedLayer],
     sizes: &PackageSizes,
@@ -194,6 +194,17 @@ fn merge_groups(groups: &Groups, members: &BTreeSet<String>, new_name: &str) -> 
     Groups(out)
 }
 
+/// Groups of each kind that still have a layer after the merges: (name, bytes, packages).
+type LiveGroups = BTreeMap<LayerKind, Vec<(String, u64, Vec<String>)>>;
+
+/// The fix being built for too many layers: the tier's new groups, the layers it saves and
+/// the lines explaining it.
+struct LayerCountFix {
+    new_groups: Groups,
+    removed: u64,
+    lines: String,
+}
+
 fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
     let t = &ctx.plan.thresholds;
     let total = ctx.total();
@@ -206,6 +217,19 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
     } else {
         Severity::Warning
     };
+    let mut text = layer_count_headline(ctx, opts, severity);
+    let need = total - t.warn_layers;
+    let (mut fix, live) = merge_smallest_groups(ctx, need);
+    drop_groups(ctx, need, &mut fix, live);
+    layer_count_fix_text(ctx, need, &fix, &mut text);
+    Some(Message { severity, text })
+}
+
+/// The first lines: how many layers, against which threshold of which tier.
+fn layer_count_headline(ctx: &Ctx<'_>, opts: &ValidateOptions, severity: Severity) -> String {
+    let t = &ctx.plan.thresholds;
+    let total = ctx.total();
+    let over_limit = total > t.max_layers;
     let mut text = String::new();
     let label = if severity == Severity::Error {
         "ERROR"
@@ -243,14 +267,17 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
             t.max_layers
         );
     }
-    let need = total - t.warn_layers;
+    text
+}
+
+/// Merges the smallest pip groups (then first-party groups) until `need` layers are saved.
+fn merge_smallest_groups(ctx: &Ctx<'_>, need: u64) -> (LayerCountFix, LiveGroups) {
     let groups = ctx.plan.tier_groups();
     let mut new_groups = groups.clone();
     let mut removed = 0u64;
     let mut lines = String::new();
     let mut new_names = BTreeSet::new();
-    // Groups of each kind that still have a layer after the merges: (name, bytes, packages).
-    let mut live: BTreeMap<LayerKind, Vec<(String, u64, Vec<String>)>> = BTreeMap::new();
+    let mut live = LiveGroups::new();
     for (kind, kind_name, base_name) in [
         (LayerKind::PipGroup, "pip", "merged"),
         (LayerKind::FirstParty, "first-party", "merged_first_party"),
@@ -306,6 +333,21 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
             );
         }
     }
+    let fix = LayerCountFix {
+        new_groups,
+        removed,
+        lines,
+    };
+    (fix, live)
+}
+
+/// Still too many: drops whole groups, smallest first.
+fn drop_groups(ctx: &Ctx<'_>, need: u64, fix: &mut LayerCountFix, mut live: LiveGroups) {
+    let LayerCountFix {
+        new_groups,
+        removed,
+        lines,
+    } = fix;
     // Still too many: drop whole groups. A dropped pip group's packages join the squashed
     // layer (one layer less only if that layer exists already); a dropped first-party group's
     // targets join the app layer.
@@ -325,18 +367,18 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
             has_squashed,
         ),
     ] {
-        if removed >= need || !saves {
+        if *removed >= need || !saves {
             continue;
         }
         let mut items = live.remove(&kind).unwrap_or_default();
         items.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-        let take = ((need - removed) as usize).min(items.len());
+        let take = ((need - *removed) as usize).min(items.len());
         if take == 0 {
             continue;
         }
         let dropped: BTreeSet<String> = items[..take].iter().map(|i| i.0.clone()).collect();
         new_groups.0.retain(|(n, _)| !dropped.contains(n));
-        removed += take as u64;
+        *removed += take as u64;
         let _ = writeln!(lines, "  Remove {take} group(s); {destination}:");
         for (name, bytes, packages) in &items[..take] {
             let _ = writeln!(
@@ -347,9 +389,17 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
             );
         }
     }
+}
+
+/// The fix's explanation, the layer count it reaches and the tier snippet (or, when nothing
+/// can be merged or removed, what else to do).
+fn layer_count_fix_text(ctx: &Ctx<'_>, need: u64, fix: &LayerCountFix, text: &mut String) {
+    let t = &ctx.plan.thresholds;
+    let total = ctx.total();
+    let removed = fix.removed;
     if removed == 0 {
         let _ = writeln!(
-            text,
+            *text,
             "  The tier has no group whose merging or removal saves a layer: use a base image with fewer layers{}.",
             if ctx.plan.layers.iter().any(|l| l.kind == LayerKind::Interpreter) {
                 ", or drop interpreter_group from the tier"
@@ -357,19 +407,19 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
                 ""
             }
         );
-        return Some(Message { severity, text });
+        return;
     }
-    text.push_str(&lines);
+    text.push_str(&fix.lines);
     let after = total - removed;
     if removed >= need {
         let _ = writeln!(
-            text,
+            *text,
             "  This brings the image to {after} layers (warn_layers = {}).",
             t.warn_layers
         );
     } else {
         let _ = writeln!(
-            text,
+            *text,
             "  This brings the image to {after} layers, still more than {}: the base image's {} layers and the fixed layers (interpreter, squashed, app) leave no more room{}.",
             if after > t.max_layers {
                 format!("max_layers = {}", t.max_layers)
@@ -384,8 +434,7 @@ fn check_layer_count(ctx: &Ctx<'_>, opts: &ValidateOptions) -> Option<Message> {
             }
         );
     }
-    text.push_str(&ctx.snippet(&new_groups));
-    Some(Message { severity, text })
+    text.push_str(&ctx.snippet(&fix.new_groups));
 }
 
 /// Packages that join `root` when it leaves `remaining`: its dependencies (within
@@ -476,15 +525,73 @@ fn check_squashed(ctx: &Ctx<'_>) -> Option<Message> {
         ctx.tier,
         largest.join(", ")
     );
+    let split = split_squashed(ctx, &layer.packages, &by_size, bytes);
+    if split.added == 0 {
+        let _ = writeln!(
+            text,
+            "  The descriptors give no package sizes for it, so no split can be proposed; `pyimage report` shows the layer."
+        );
+        return Some(Message {
+            severity: Severity::Warning,
+            text,
+        });
+    }
+    let _ = writeln!(
+        text,
+        "  Give its largest packages their own groups (each takes the dependencies only it needs); {} stay squashed (about {}):",
+        split.remaining,
+        human_bytes(split.left)
+    );
+    text.push_str(&split.lines);
+    let mut after = ctx.total() + split.added;
+    if split.remaining == 0 {
+        after -= 1;
+    }
+    if after > t.warn_layers {
+        let _ = writeln!(
+            text,
+            "  Note: this brings the image to {after} layers, more than warn_layers = {}; merge small groups too, or see `pyimage autogroup`.",
+            t.warn_layers
+        );
+    }
+    text.push_str(&ctx.snippet(&split.new_groups));
+    Some(Message {
+        severity: Severity::Warning,
+        text,
+    })
+}
+
+/// New groups for the largest packages of the squashed layer.
+struct SquashedSplit {
+    /// The tier's groups with the new ones appended.
+    new_groups: Groups,
+    /// How many groups were added.
+    added: u64,
+    /// Packages left in the squashed layer, and their bytes.
+    remaining: usize,
+    left: u64,
+    /// One line per new group.
+    lines: String,
+}
+
+/// Gives the largest packages (`by_size`, largest first) groups of their own, each with the
+/// dependencies only it needs, until the squashed layer is under the threshold.
+fn split_squashed(
+    ctx: &Ctx<'_>,
+    packages: &[String],
+    by_size: &[(u64, &String)],
+    bytes: u64,
+) -> SquashedSplit {
+    let t = &ctx.plan.thresholds;
     let groups = ctx.plan.tier_groups();
     let mut new_groups = groups.clone();
-    let universe: BTreeSet<String> = layer.packages.iter().cloned().collect();
+    let universe: BTreeSet<String> = packages.iter().cloned().collect();
     let mut remaining = universe.clone();
     let mut left = bytes;
     let mut lines = String::new();
     let mut added = 0u64;
     let mut new_names = BTreeSet::new();
-    for (size, p) in &by_size {
+    for (size, p) in by_size {
         if left <= t.max_squashed_bytes {
             break;
         }
@@ -510,39 +617,13 @@ fn check_squashed(ctx: &Ctx<'_>) -> Option<Message> {
         new_groups.0.push((name, ordered));
         added += 1;
     }
-    if added == 0 {
-        let _ = writeln!(
-            text,
-            "  The descriptors give no package sizes for it, so no split can be proposed; `pyimage report` shows the layer."
-        );
-        return Some(Message {
-            severity: Severity::Warning,
-            text,
-        });
+    SquashedSplit {
+        new_groups,
+        added,
+        remaining: remaining.len(),
+        left,
+        lines,
     }
-    let _ = writeln!(
-        text,
-        "  Give its largest packages their own groups (each takes the dependencies only it needs); {} stay squashed (about {}):",
-        remaining.len(),
-        human_bytes(left)
-    );
-    text.push_str(&lines);
-    let mut after = ctx.total() + added;
-    if remaining.is_empty() {
-        after -= 1;
-    }
-    if after > t.warn_layers {
-        let _ = writeln!(
-            text,
-            "  Note: this brings the image to {after} layers, more than warn_layers = {}; merge small groups too, or see `pyimage autogroup`.",
-            t.warn_layers
-        );
-    }
-    text.push_str(&ctx.snippet(&new_groups));
-    Some(Message {
-        severity: Severity::Warning,
-        text,
-    })
 }
 
 fn is_glob(p: &str) -> bool {

@@ -1,5 +1,5 @@
-//! clap arguments and entry points for `validate`, `report` and `autogroup`.
-//! `main.rs` wires these into the top-level command; keep the signatures stable.
+//! Entry points of `validate`, `report` and `autogroup`: read the plan and descriptors,
+//! compute, write the text (the binary turns command-line flags into these requests).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -7,7 +7,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context as _;
+use crate::atomic::{emit, write_file};
+use crate::error::{Error, Result};
 
 use super::autogroup::{autogroup, Package, Proposal};
 use super::model::{normalize_name, Groups, LayerKind, PackageList, Plan};
@@ -16,107 +17,60 @@ use super::resolve::{human_bytes, resolve, DescriptorArg, PackageSizes};
 use super::snippet::layer_tier_snippet;
 use super::validate::{validate, ValidateOptions};
 
-/// Arguments of `pyimage validate`.
-#[derive(Debug, clap::Args)]
-pub struct ValidateArgs {
+/// What `pyimage validate` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct ValidateRequest {
     /// The layer plan written by the rules (format: docs/tool.md).
-    #[arg(long, value_name = "PLAN.json")]
     pub plan: PathBuf,
     /// Layers of the base image; overrides the plan's `base_layers`.
-    #[arg(long, value_name = "N")]
     pub base_layers: Option<u64>,
     /// Report a layer count past `max_layers` as a WARNING and exit 0.
-    #[arg(long)]
     pub limit_as_warning: bool,
     /// Also write the report text to this file (written even when validation fails).
-    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Print nothing on stderr when there is no warning and no error.
-    #[arg(long)]
     pub quiet: bool,
     /// Layer descriptors, referenced by index or path from the plan's `layers`.
-    #[arg(value_name = "DESCRIPTOR")]
     pub descriptors: Vec<PathBuf>,
 }
 
-/// Arguments of `pyimage report`.
-#[derive(Debug, clap::Args)]
-pub struct ReportArgs {
+/// What `pyimage report` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct ReportRequest {
     /// The layer plan (adds group names, kinds, target and tier); optional.
-    #[arg(long, value_name = "PLAN.json")]
     pub plan: Option<PathBuf>,
     /// Layers of the base image, shown in the totals; overrides the plan's `base_layers`.
-    #[arg(long, value_name = "N")]
     pub base_layers: Option<u64>,
     /// Print JSON instead of the table.
-    #[arg(long)]
     pub json: bool,
     /// Write to this file instead of stdout.
-    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Layer descriptors in image order (or as the plan references them).
-    #[arg(value_name = "DESCRIPTOR")]
     pub descriptors: Vec<PathBuf>,
 }
 
-/// Arguments of `pyimage autogroup`.
-#[derive(Debug, clap::Args)]
-pub struct AutogroupArgs {
+/// What `pyimage autogroup` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct AutogroupRequest {
     /// Take packages, sizes and dependencies from a layer plan (sizes from the descriptors).
-    #[arg(long, value_name = "PLAN.json", conflicts_with = "packages")]
     pub plan: Option<PathBuf>,
     /// Take packages from a simple list: {"packages": [{"name", "bytes", "deps"}]}.
-    #[arg(long, value_name = "FILE")]
     pub packages: Option<PathBuf>,
     /// Layers for pip packages, the squashed layer of the rest included. With --plan the
     /// default is warn_layers minus base layers minus the plan's other layers.
-    #[arg(long, value_name = "N")]
     pub budget: Option<u64>,
     /// Layers of the base image (with --plan); overrides the plan's `base_layers`.
-    #[arg(long, value_name = "N")]
     pub base_layers: Option<u64>,
     /// Print JSON instead of the Starlark snippet.
-    #[arg(long)]
     pub json: bool,
     /// Write to this file instead of stdout.
-    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Layer descriptors (with --plan), for package sizes.
-    #[arg(value_name = "DESCRIPTOR")]
     pub descriptors: Vec<PathBuf>,
 }
 
-/// Writes `text` to `path` through a temporary file in the same directory and a rename,
-/// so no partial output is left behind.
-fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = std::fs::write(&tmp, text.as_bytes()).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
-    match output {
-        Some(p) => write_atomically(p, text),
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
-            Ok(())
-        }
-    }
-}
-
 /// Runs `pyimage validate`.
-pub fn run_validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+pub fn run_validate(args: &ValidateRequest) -> Result<ExitCode> {
     let plan = Plan::load(&args.plan)?;
     let descriptors = DescriptorArg::load_all(&args.descriptors)?;
     let layers = resolve(Some(&plan), &args.plan, &descriptors)?;
@@ -132,12 +86,13 @@ pub fn run_validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     );
     let text = outcome.render();
     if let Some(out) = &args.output {
-        write_atomically(out, &text)?;
+        write_file(out, text.as_bytes())?;
     }
     if !(args.quiet && outcome.messages.is_empty()) {
         let mut err = std::io::stderr().lock();
-        err.write_all(text.as_bytes())?;
-        err.flush()?;
+        err.write_all(text.as_bytes())
+            .and_then(|()| err.flush())
+            .map_err(|e| Error::io("<stderr>", e))?;
     }
     Ok(if outcome.failed() {
         ExitCode::from(1)
@@ -147,7 +102,7 @@ pub fn run_validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs `pyimage report`.
-pub fn run_report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+pub fn run_report(args: &ReportRequest) -> Result<ExitCode> {
     let plan = match &args.plan {
         Some(p) => Some(Plan::load(p)?),
         None => None,
@@ -160,7 +115,7 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| plan.as_ref().map_or(0, |p| p.base_layers));
     let r = report::build(plan.as_ref(), &layers, base);
     let text = if args.json {
-        let mut s = serde_json::to_string_pretty(&r)?;
+        let mut s = serde_json::to_string_pretty(&r).expect("report serialises");
         s.push('\n');
         s
     } else {
@@ -176,7 +131,7 @@ fn plan_packages(
     plan: &Plan,
     plan_path: &Path,
     descriptors: &[DescriptorArg],
-) -> anyhow::Result<Vec<Package>> {
+) -> Result<Vec<Package>> {
     let layers = resolve(Some(plan), plan_path, descriptors)?;
     let sizes = PackageSizes::collect(Some(plan), descriptors);
     let mut names: BTreeSet<String> = BTreeSet::new();
@@ -293,7 +248,7 @@ fn render_proposal(p: &Proposal, packages: &[Package], tier_name: &str, kept: &G
 }
 
 /// Runs `pyimage autogroup`.
-pub fn run_autogroup(args: &AutogroupArgs) -> anyhow::Result<ExitCode> {
+pub fn run_autogroup(args: &AutogroupRequest) -> Result<ExitCode> {
     let (packages, budget, tier_name, kept) = match (&args.plan, &args.packages) {
         (Some(plan_path), None) => {
             let plan = Plan::load(plan_path)?;
@@ -309,12 +264,15 @@ pub fn run_autogroup(args: &AutogroupArgs) -> anyhow::Result<ExitCode> {
                         .filter(|l| !matches!(l.kind, LayerKind::PipGroup | LayerKind::PipSquashed))
                         .count() as u64;
                     let b = plan.thresholds.warn_layers.saturating_sub(base + other);
-                    anyhow::ensure!(
-                        b >= 1,
-                        "{}: warn_layers = {} leaves no layer for pip packages after {base} base and {other} other layers; pass --budget",
-                        plan_path.display(),
-                        plan.thresholds.warn_layers
-                    );
+                    if b < 1 {
+                        return Err(Error::Plan {
+                            path: plan_path.clone(),
+                            message: format!(
+                                "warn_layers = {} leaves no layer for pip packages after {base} base and {other} other layers; pass --budget",
+                                plan.thresholds.warn_layers
+                            ),
+                        });
+                    }
                     b
                 }
             };
@@ -322,14 +280,13 @@ pub fn run_autogroup(args: &AutogroupArgs) -> anyhow::Result<ExitCode> {
             (packages, budget, plan.tier.name.clone(), kept)
         }
         (None, Some(list_path)) => {
-            anyhow::ensure!(
-                args.descriptors.is_empty(),
-                "DESCRIPTOR arguments need --plan"
-            );
+            if !args.descriptors.is_empty() {
+                return Err(Error::Invalid("DESCRIPTOR arguments need --plan".into()));
+            }
             let list = PackageList::load(list_path)?;
             let budget = args
                 .budget
-                .context("--budget N is required with --packages")?;
+                .ok_or_else(|| Error::Invalid("--budget N is required with --packages".into()))?;
             let packages = list
                 .packages
                 .into_iter()
@@ -341,12 +298,18 @@ pub fn run_autogroup(args: &AutogroupArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             (packages, budget, String::new(), Groups::default())
         }
-        _ => anyhow::bail!("pass --plan PLAN.json [DESCRIPTOR...] or --packages FILE"),
+        _ => {
+            return Err(Error::Invalid(
+                "pass --plan PLAN.json [DESCRIPTOR...] or --packages FILE".into(),
+            ))
+        }
     };
-    anyhow::ensure!(budget >= 1, "--budget must be at least 1");
+    if budget < 1 {
+        return Err(Error::Invalid("--budget must be at least 1".into()));
+    }
     let proposal = autogroup(&packages, budget);
     let text = if args.json {
-        let mut s = serde_json::to_string_pretty(&proposal)?;
+        let mut s = serde_json::to_string_pretty(&proposal).expect("proposal serialises");
         s.push('\n');
         s
     } else {

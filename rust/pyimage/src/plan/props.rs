@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use super::autogroup::{autogroup, Package};
+use super::model::Plan;
+use super::resolve::{resolve, PackageSizes};
+use super::validate::{validate, ValidateOptions};
 use proptest::prelude::*;
-use pyimage::plan::autogroup::{autogroup, Package};
-use pyimage::plan::model::Plan;
-use pyimage::plan::resolve::{resolve, PackageSizes};
-use pyimage::plan::validate::{validate, ValidateOptions};
 
 fn graph() -> impl Strategy<Value = Vec<Package>> {
     (1usize..40).prop_flat_map(|n| {

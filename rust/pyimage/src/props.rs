@@ -1,11 +1,11 @@
-//! Property tests: manifest parsing and the tar writer (round trip through our reader and
+//! Property tests (inside the crate: they reach private modules): manifest parsing and the tar writer (round trip through our reader and
 //! through the independent `tar` crate reader).
 
 use std::io::Read;
 
+use crate::manifest::{parse_manifest, LineKind, ManifestLine};
+use crate::tarfmt::{encode_header, padding, EntryType, HeaderSpec, TarReader, EOA_LEN};
 use proptest::prelude::*;
-use pyimage::manifest::{parse_manifest, LineKind, ManifestLine};
-use pyimage::tarfmt::{encode_header, padding, EntryType, HeaderSpec, TarReader, EOA_LEN};
 
 fn kind() -> impl Strategy<Value = LineKind> {
     prop_oneof![
