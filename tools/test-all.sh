@@ -16,7 +16,8 @@ usage: bash tools/test-all.sh [--keep]
 
 Steps: tools/setup.sh; cargo fmt --check; cargo clippy --all-targets
 -D warnings; cargo test; buildifier lint over every Starlark file; ShellCheck
-of every tracked shell script; `duplicates --change` when that command exists
+of every tracked shell script; tools/check-map.py (docs/design.md's Map matches
+the tree); `duplicates --change` when that command exists
 (printed, not counted; PYIMAGE_DUPLICATES_BASE=REV compares with REV instead
 of HEAD); bazel test //... in the root module; for every e2e/<ws>/ with a
 MODULE.bazel: bazel test //... there, then the optional hook e2e/<ws>/test.sh
@@ -205,6 +206,7 @@ if [ -f Cargo.toml ]; then
 fi
 check_step "buildifier lint" buildifier_lint
 check_step "shellcheck (every tracked script)" shellcheck_all
+check_step "docs/design.md Map matches the tree" python3 "$REPO/tools/check-map.py"
 duplicates_report
 bazel_test_step "bazel test //... (root module)" "$REPO"
 for mod in "$REPO"/e2e/*/MODULE.bazel; do
