@@ -15,7 +15,12 @@
 #   7. `py_image_layer(platform = ...)`: migrate for linux/arm64 next to linux/amd64;
 #      its pure-Python pip layers have the amd64 digests, no ELF file of another
 #      machine than aarch64 (no host leak: the arm64 Python toolchain is the image's);
-#   8. incremental: after editing only worker/jobs.py, rebuilding the three-binary
+#   8. the server for linux/amd64 and linux/arm64 (aarch64 wheels from @pypi_arm64,
+#      the arm64 interpreter tree and base layer): one image each (crane append +
+#      mutate into a loopback `crane registry serve`), `crane index append` of the
+#      two; every ELF file of the arm64 image (base included) is aarch64; with
+#      binfmt_misc and qemu-user, `podman run --platform linux/arm64` of the index;
+#   9. incremental: after editing only worker/jobs.py, rebuilding the three-binary
 #      layers re-runs only their app layer (+ validation), from the execution log.
 # Runs in a copy of the workspace (e2e/.work/multi): the edit never touches the checkout.
 set -uo pipefail
@@ -85,6 +90,19 @@ run_expect() {
   done
   [ "$ok" = 1 ] || cat "$OUT/run.out"
   [ "$ok" = 1 ]
+}
+
+# run_expect_pull REF PLATFORM WANT...: podman pull of one platform of REF from the loopback
+# registry, then its entrypoint prints every WANT line.
+run_expect_pull() {
+  local ref="$1" platform="$2" id
+  shift 2
+  id="$(podman pull -q --tls-verify=false --platform "$platform" "$ref" 2>"$OUT/pull.log")" || {
+    cat "$OUT/pull.log"
+    return 1
+  }
+  LOADED+=("$id")
+  run_expect "$id" /app/server "$@"
 }
 
 check_binaries() {
@@ -170,6 +188,94 @@ if "$BAZEL" build --output_groups=+descriptors //arm64:migrate_arm64_layers //ar
 else
   tail -n 20 "$OUT/arm64.log"
   fail "bazel build //arm64:..."
+fi
+
+# ---- the server for linux/amd64 and linux/arm64, one image each, one image index ----
+REG=""
+start_registry() {
+  crane registry serve --address 127.0.0.1:0 >"$OUT/registry.log" 2>&1 &
+  local pid=$! port=""
+  on_exit kill "$pid"
+  for _ in $(seq 100); do
+    port="$(sed -n 's/.*serving on port \([0-9][0-9]*\).*/\1/p' "$OUT/registry.log")"
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || return 1
+  REG="127.0.0.1:$port"
+}
+
+# assemble ARCH BASE LAYER...: crane append (base first) + crane mutate; prints the digest.
+assemble() {
+  local arch="$1" f python_bin
+  shift
+  local args=()
+  for f in "$@"; do args+=(-f "$f"); done
+  # the interpreter layer's bin/ first on PATH (the launchers' `#!/usr/bin/env python3.11`)
+  python_bin="$(tar -tzf "$2" | sed -n 's|^\(app/\.runfiles/[^/]*/python/bin\)/python3\.11$|/\1|p')"
+  [ -n "$python_bin" ] || return 1
+  crane append --oci-empty-base "${args[@]}" -t "$REG/multi/server:$arch-layers" >/dev/null 2>>"$OUT/crane.log" &&
+    crane mutate "$REG/multi/server:$arch-layers" -t "$REG/multi/server:$arch" \
+      --set-platform "linux/$arch" --entrypoint /app/server --workdir /app \
+      --env "PATH=$python_bin:/usr/local/bin:/usr/bin:/bin" --env PYTHONDONTWRITEBYTECODE=1 --env LANG=C.UTF-8 \
+      >/dev/null 2>>"$OUT/crane.log" &&
+    crane manifest "$REG/multi/server:$arch" >"$OUT/$arch.manifest.json" &&
+    crane digest "$REG/multi/server:$arch"
+}
+
+# binfmt_misc runs aarch64 ELF files through the cached qemu-aarch64-static (flag F: the
+# kernel opens it now, so it works inside containers); an existing aarch64 handler is used
+# as it is. Prints why not when the kernel refuses.
+BINFMT=/proc/sys/fs/binfmt_misc
+enable_qemu() {
+  local qemu="${PYIMAGE_ARM64_CACHE:-${PYIMAGE_ROOT:-/var/cache/rules_pyimage}/tools/image-arm64}/qemu/qemu-aarch64-static" e
+  [ -x "$qemu" ] || { echo "no $qemu (tools/image/make-arm64.sh)"; return 1; }
+  [ -e "$BINFMT/register" ] || mount -t binfmt_misc binfmt_misc "$BINFMT" 2>&1 || return 1
+  for e in "$BINFMT"/*; do
+    grep -qs '^magic 7f454c460201010000000000000000000200b700' "$e" && grep -qx enabled "$e" && return 0
+  done
+  printf '%s' ':pyimage-aarch64:M::\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:'"$qemu"':F' \
+    >"$BINFMT/register" 2>&1 || return 1
+  on_exit sh -c "echo -1 >$BINFMT/pyimage-aarch64"
+}
+
+step "the server for linux/amd64 and linux/arm64 (@pypi_arm64 wheels, arm64 interpreter and base): image index"
+if "$BAZEL" build //arm64:server_arm64_layers //image:server_layers @pyimage_base//:layer @pyimage_base_arm64//:layer >"$OUT/index.log" 2>&1 &&
+  start_registry; then
+  EXEC_ROOT="$("$BAZEL" info execution_root 2>/dev/null)"
+  mapfile -t L_AMD64 < <(files_of //image:server_layers)
+  mapfile -t L_ARM64 < <(files_of //arm64:server_arm64_layers)
+  if D_AMD64="$(assemble amd64 "$EXEC_ROOT/$(files_of @pyimage_base//:layer)" "${L_AMD64[@]}")" &&
+    D_ARM64="$(assemble arm64 "$EXEC_ROOT/$(files_of @pyimage_base_arm64//:layer)" "${L_ARM64[@]}")"; then
+    pass "crane append + mutate: linux/amd64 ${D_AMD64:7:12}, linux/arm64 ${D_ARM64:7:12} ($REG)"
+  else
+    tail -n 20 "$OUT/crane.log"
+    fail "crane append + mutate of the two images"
+  fi
+  if [ -n "${D_ARM64:-}" ] && crane index append -m "$REG/multi/server:amd64" -m "$REG/multi/server:arm64" \
+    -t "$REG/multi/server:latest" >/dev/null 2>"$OUT/index-append.log" &&
+    crane manifest "$REG/multi/server:latest" >"$OUT/index.json" &&
+    crane export --platform linux/arm64 "$REG/multi/server:latest" "$OUT/arm64.export.tar" 2>>"$OUT/index-append.log"; then
+    check "crane index append: an index of the two; every ELF file of the arm64 image is aarch64" \
+      "$PYTHON" tests/index_check.py "$OUT/index.json" "$D_AMD64" "$OUT/amd64.manifest.json" \
+      "$D_ARM64" "$OUT/arm64.manifest.json" "$OUT/arm64.export.tar"
+    # not in a subshell: enable_qemu registers the handler's removal with on_exit
+    if enable_qemu >"$OUT/binfmt.log" 2>&1; then
+      check "podman run --platform linux/arm64 of the index (qemu-user through binfmt_misc)" run_expect_pull \
+        "$REG/multi/server:latest" linux/arm64 \
+        "server: python 3.11, modules colorama,requests,six,tabulate" \
+        "server route: https://xn--bcher-kva.example/api/items" "machine: aarch64"
+      sed 's/^/  | /' "$OUT/run.out"
+    else
+      echo "info: binfmt_misc refused, the arm64 image is not run: $(cat "$OUT/binfmt.log")"
+    fi
+  else
+    cat "$OUT/index-append.log"
+    fail "crane index append / export"
+  fi
+else
+  tail -n 30 "$OUT/index.log" "$OUT/registry.log"
+  fail "bazel build of the two servers' layers / crane registry serve"
 fi
 
 step "incremental: edit only worker/jobs.py, rebuild the three-binary layers"
