@@ -254,7 +254,9 @@ pub(crate) fn diff_reports(old: &Report, new: &Report) -> ImageDiff {
         .iter()
         .filter(|l| l.status == LayerStatus::Removed)
         .count();
-    let push_bytes = layers.iter().map(|l| l.push_bytes).sum();
+    let push_bytes = layers
+        .iter()
+        .fold(0u64, |a, l| a.saturating_add(l.push_bytes));
     let mut verdict = format!(
         "{layers_changed} of {} layers changed, {} to push",
         new.layers.len(),

@@ -221,7 +221,8 @@ fn kept_groups(plan: &Plan) -> Groups {
 }
 
 fn render_proposal(p: &Proposal, packages: &[Package], tier_name: &str, kept: &Groups) -> String {
-    let total: u64 = packages.iter().map(|p| p.bytes).sum();
+    // Display only: each group's sum is checked by autogroup; the whole may still not fit.
+    let total: u64 = packages.iter().fold(0u64, |a, p| a.saturating_add(p.bytes));
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -345,7 +346,7 @@ pub fn run_autogroup(args: &AutogroupRequest) -> Result<ExitCode> {
     if budget < 1 {
         return Err(Error::Invalid("--budget must be at least 1".into()));
     }
-    let proposal = autogroup(&packages, budget);
+    let proposal = autogroup(&packages, budget)?;
     let text = if args.json {
         let mut s = serde_json::to_string_pretty(&proposal).expect("proposal serialises");
         s.push('\n');

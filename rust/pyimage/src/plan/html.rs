@@ -300,7 +300,7 @@ pub(super) fn render(report: &Report, extras: &Extras<'_>) -> String {
     let title = if report.target.is_empty() {
         "pyimage layers".to_string()
     } else {
-        format!("{} layers", report.target)
+        format!("Layers of {}", report.target)
     };
     let t = &report.totals;
     let mut out = String::new();
