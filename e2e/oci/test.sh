@@ -96,7 +96,7 @@ build() {
   BASE_GZ="$(files_of @pyimage_base//:layer)"
   mapfile -t ENV_ARGS < <(sed 's/^/-e\n/' "$(files_of //image:env)")
   local report
-  report="$(files_of --output_groups=report //service:layers)"
+  report="$(files_of --output_groups=report //service:layers | grep 'report\.txt$')"
   echo "layer report of //service:layers (output group 'report', ${report#"$OUTPUT_PATH/"}):"
   cat "$report"
   [ "$MODE" = check ] || return 0

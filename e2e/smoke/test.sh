@@ -9,7 +9,12 @@
 #   4. the same tarball `podman load`ed and run under podman (runc): the app
 #      prints the expected output using the interpreter from our layer;
 #   5. container-structure-test --driver docker against podman's API socket
-#      (tests/structure-podman.yaml: uid/gid and commands in the image).
+#      (tests/structure-podman.yaml: uid/gid and commands in the image);
+#   6. the HTML layer report in headless Chromium (tools/setup/70-chromium.sh):
+#      the DOM has every layer and package, no console message; the screenshot
+#      is kept (path printed);
+#   7. in a copy of the workspace, an edit of app/main.py: `pyimage diff` of the
+#      reports before and after says exactly one layer changed.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -66,8 +71,9 @@ BUILT_IMAGE="$(files_of //image:image | grep '\.tar$' | head -n1)"
 # Work on a private copy: a concurrent build in this checkout may replace the output.
 IMAGE="$OUT/image.tar"
 cp "$BUILT_IMAGE" "$IMAGE"
-REPORT="$(files_of --output_groups=report //app:layers | head -n1)"
+REPORT="$(files_of --output_groups=report //app:layers | grep 'report\.txt$')"
 [ -n "$REPORT" ] && [ -f "$REPORT" ] && cat "$REPORT"
+HTML_REPORT="$(files_of --output_groups=report //app:layers | grep 'report\.html$')"
 ls -l "$IMAGE"
 mapfile -t LAYERS < <(files_of //app:layers)
 sums() { sha256sum "$BUILT_IMAGE" "${LAYERS[@]}" | sed "s|$OUTPUT_PATH/||"; }
@@ -175,6 +181,87 @@ CONF
 else
   cat "$OUT/load.log"
   fail "podman load"
+fi
+
+step "HTML layer report in headless Chromium"
+SHOT_DIR="$PYIMAGE_ROOT/logs/smoke"
+mkdir -p "$SHOT_DIR"
+# chromium_page MODE FILE ARGS...: loads FILE headless (MODE: --dump-dom or --screenshot=PNG).
+chromium_page() {
+  local mode="$1" file="$2"
+  shift 2
+  chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+    --disable-component-update --disable-sync --no-first-run --user-data-dir="$(mktemp -d "$OUT/chromium.XXXXXX")" \
+    --enable-logging=stderr --v=0 "$@" "$mode" "file://$file"
+}
+if ! command -v chromium >/dev/null; then
+  fail "chromium is not installed (tools/setup/70-chromium.sh)"
+elif [ -z "$HTML_REPORT" ] || [ ! -f "$HTML_REPORT" ]; then
+  fail "no report.html in the report output group of //app:layers"
+else
+  cp "$HTML_REPORT" "$OUT/report.html"
+  if chromium_page --dump-dom "$OUT/report.html" >"$OUT/dom.html" 2>"$OUT/chromium.log"; then
+    want_layers="data-layer-count=\"${#LAYERS[@]}\""
+    missing=""
+    grep -qF "$want_layers" "$OUT/dom.html" || missing+=" $want_layers"
+    [ "$(grep -o '<tr id="layer-' "$OUT/dom.html" | wc -l)" = "${#LAYERS[@]}" ] || missing+=" ${#LAYERS[@]}-layer-rows"
+    for p in certifi charset-normalizer colorama idna packaging requests six tabulate urllib3; do
+      grep -qF "data-name=\"$p\"" "$OUT/dom.html" || missing+=" $p"
+    done
+    if [ -z "$missing" ]; then pass "the DOM has ${#LAYERS[@]} layers and the 9 pip packages"; else fail "the DOM lacks:$missing"; fi
+    if grep -E ':CONSOLE|Uncaught' "$OUT/chromium.log"; then fail "console messages while loading report.html"; else pass "no console message"; fi
+  else
+    tail -n 20 "$OUT/chromium.log"
+    fail "chromium --dump-dom report.html"
+  fi
+  if chromium_page --screenshot="$OUT/report.png" "$OUT/report.html" --window-size=1280,900 >>"$OUT/chromium.log" 2>&1 &&
+    [ -s "$OUT/report.png" ] && cp "$OUT/report.png" "$SHOT_DIR/report.png"; then
+    pass "screenshot of report.html: $SHOT_DIR/report.png"
+  else
+    tail -n 20 "$OUT/chromium.log"
+    fail "chromium --screenshot report.html"
+  fi
+fi
+
+step "pyimage diff after an app edit (in a copy of the workspace)"
+hook_use_workspace_copy
+# app_report NAME: builds the report group, copies report.json to NAME in the copy.
+app_report() {
+  "$BAZEL" build //app:layers --output_groups=report "$@" >"$OUT/diff-build.log" 2>&1 || {
+    tail -n 30 "$OUT/diff-build.log"
+    return 1
+  }
+}
+copy_out() { "$BAZEL" cquery --output=files --output_groups="$1" "${@:3}" //app:layers 2>/dev/null | grep "$2" | sed "s|^bazel-out/|$("$BAZEL" info output_path 2>/dev/null)/|"; }
+if app_report && cp "$(copy_out report 'report\.json$')" old_report.json && echo 'exports_files(["old_report.json"])' >>BUILD.bazel; then
+  printf '\nprint("edited by the smoke hook")\n' >>app/main.py
+  flag="--@rules_pyimage//py:previous_report=//:old_report.json"
+  if app_report "$flag" --output_groups=+diff; then
+    DIFF_TXT="$(copy_out diff 'diff\.txt$' "$flag")"
+    cat "$DIFF_TXT"
+    verdict="$(head -n1 "$DIFF_TXT")"
+    case "$verdict" in
+      "1 of ${#LAYERS[@]} layers changed, "*) pass "pyimage diff: $verdict" ;;
+      *) fail "pyimage diff after an app edit: expected one changed layer, got: $verdict" ;;
+    esac
+    if grep -q '^changed "app"' "$DIFF_TXT"; then pass "the changed layer is app"; else fail "the changed layer is not app"; fi
+    # The page with the diff: the app row is marked changed, the others unchanged.
+    cp "$(copy_out report 'report\.html$' "$flag")" "$OUT/report-diff.html"
+    if chromium_page --dump-dom "$OUT/report-diff.html" >"$OUT/dom-diff.html" 2>"$OUT/chromium-diff.log" &&
+      grep -qF 'data-group="app" data-status="changed"' "$OUT/dom-diff.html" &&
+      [ "$(grep -o 'data-status="unchanged"' "$OUT/dom-diff.html" | wc -l)" = "$((${#LAYERS[@]} - 1))" ] &&
+      chromium_page --screenshot="$OUT/report-diff.png" "$OUT/report-diff.html" --window-size=1280,900 >>"$OUT/chromium-diff.log" 2>&1 &&
+      cp "$OUT/report-diff.png" "$SHOT_DIR/report-diff.png"; then
+      pass "report.html with the diff marks app changed: $SHOT_DIR/report-diff.png"
+    else
+      tail -n 20 "$OUT/chromium-diff.log"
+      fail "report.html with the diff"
+    fi
+  else
+    fail "bazel build --output_groups=+diff with previous_report"
+  fi
+else
+  fail "bazel build //app:layers --output_groups=report (workspace copy)"
 fi
 
 finish

@@ -49,7 +49,7 @@ def write_plan(ctx, plan, tier, base_layers, layers, unmatched, graph):
     pa.add("}")
     ctx.actions.write(plan, pa)
 
-def _run_plan_command(ctx, tool, command, mnemonic, plan, descriptors, output, flags):
+def _run_plan_command(ctx, tool, command, mnemonic, plan, descriptors, output, flags, extra_inputs = []):
     """Runs `pyimage <command> --plan PLAN --output OUTPUT FLAGS... DESCRIPTORS...`."""
     args = ctx.actions.args()
     args.add(command)
@@ -60,15 +60,78 @@ def _run_plan_command(ctx, tool, command, mnemonic, plan, descriptors, output, f
     ctx.actions.run(
         executable = tool,
         arguments = [args],
-        inputs = [plan] + descriptors,
+        inputs = [plan] + descriptors + extra_inputs,
         outputs = [output],
         mnemonic = mnemonic,
         progress_message = mnemonic + " %{label}",
     )
 
-def declare_report(ctx, tool, plan, descriptors, report):
-    """`pyimage report`: the human-readable layer table (the `report` output group)."""
-    _run_plan_command(ctx, tool, "report", "PyImageReport", plan, descriptors, report, [])
+def declare_report(ctx, tool, plan, descriptors, prefix, previous):
+    """`pyimage report` as a table, JSON and an HTML page; `pyimage diff` against `previous`.
+
+    Args:
+      ctx: the rule context.
+      tool: the `pyimage` executable.
+      plan: the plan JSON.
+      descriptors: the layers' descriptors, in order.
+      prefix: path prefix of the outputs.
+      previous: a previous build's `report.json` File, or None.
+
+    Returns:
+      struct(report = [txt, json, html], diff = [diff.txt, diff.json] or []).
+    """
+    text = ctx.actions.declare_file(prefix + "report.txt")
+    _run_plan_command(ctx, tool, "report", "PyImageReport", plan, descriptors, text, [])
+    report_json = ctx.actions.declare_file(prefix + "report.json")
+    _run_plan_command(ctx, tool, "report", "PyImageReportJson", plan, descriptors, report_json, ["--json"])
+    html = ctx.actions.declare_file(prefix + "report.html")
+    _run_plan_command(
+        ctx,
+        tool,
+        "report",
+        "PyImageReportHtml",
+        plan,
+        descriptors,
+        html,
+        ["--html"] + (["--previous", previous.path] if previous else []),
+        [previous] if previous else [],
+    )
+    diff = []
+    if previous:
+        for suffix, flags in [("txt", []), ("json", ["--json"])]:
+            out = ctx.actions.declare_file(prefix + "diff." + suffix)
+            args = ctx.actions.args()
+            args.add("diff")
+            args.add("--output", out)
+            args.add_all(flags)
+            args.add(previous)
+            args.add(report_json)
+            ctx.actions.run(
+                executable = tool,
+                arguments = [args],
+                inputs = [previous, report_json],
+                outputs = [out],
+                mnemonic = "PyImageDiff",
+                progress_message = "PyImageDiff %{label}",
+            )
+            diff.append(out)
+    return struct(report = [text, report_json, html], diff = diff)
+
+def previous_report(ctx):
+    """The one file of the `previous_report` flag, or None when the flag is unset.
+
+    Args:
+      ctx: the rule context (attribute `_previous_report`).
+
+    Returns:
+      a File or None.
+    """
+    files = ctx.files._previous_report
+    if not files:
+        return None
+    if len(files) != 1 or not files[0].basename.endswith(".json"):
+        fail("--@rules_pyimage//py:previous_report must name one `report.json` file (the `report` output group of an earlier build), got: %s" % [f.path for f in files])
+    return files[0]
 
 def declare_validation(ctx, tool, plan, descriptors, validation, limit_as_warning):
     """`pyimage validate`: warnings, and a failure past the layer limit unless `limit_as_warning`."""

@@ -6,7 +6,7 @@ load(":layer_action.bzl", "manifest_line")
 load(":layer_aspect.bzl", "regroup_fragments")
 load(":merge_aspect.bzl", "PY_TOOLCHAIN", "build_layers", "label_str", "merge_aspect")
 load(":partition.bzl", "empty_line")
-load(":plan.bzl", "declare_report", "declare_validation", "write_plan")
+load(":plan.bzl", "declare_report", "declare_validation", "previous_report", "write_plan")
 load(":providers.bzl", "BinaryLayersInfo", "FragmentsInfo", "LayerTierInfo", "TierLookupInfo")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "pyimage_tool")
 
@@ -139,8 +139,7 @@ def _py_image_layer_impl(ctx):
     plan = ctx.actions.declare_file(prefix + "plan.json")
     write_plan(ctx, plan, tier, ctx.attr.base_layers, layers, unmatched, fragments.graph)
     descriptors = [layer.descriptor for layer in layers]
-    report = ctx.actions.declare_file(prefix + "report.txt")
-    declare_report(ctx, tool, plan, descriptors, report)
+    reports = declare_report(ctx, tool, plan, descriptors, prefix, previous_report(ctx))
     validation = ctx.actions.declare_file(prefix + "validation.txt")
     declare_validation(ctx, tool, plan, descriptors, validation, tier.limit_as_warning)
     runfiles_paths = ctx.actions.declare_file(prefix + "runfiles.paths")
@@ -150,7 +149,8 @@ def _py_image_layer_impl(ctx):
         DefaultInfo(files = depset([layer.tar for layer in layers], order = "preorder")),
         OutputGroupInfo(
             descriptors = depset(descriptors, order = "preorder"),
-            report = depset([report]),
+            report = depset(reports.report),
+            diff = depset(reports.diff),
             plan = depset([plan]),
             runfiles_paths = depset([runfiles_paths]),
             _validation = depset([validation]),
@@ -232,8 +232,11 @@ or the image's python3 through `py_runtime(interpreter_path = ...)`) and, for Ba
 ones would be the host's). Pure-Python package layers have the same bytes for every
 platform.
 
-Output groups: `descriptors` (one JSON per layer, in order), `report` (human-readable
-table), `plan` (the plan JSON given to the tool), `runfiles_paths` (every image path the
+Output groups: `descriptors` (one JSON per layer, in order), `report` (`report.txt`, the
+human-readable table; `report.json`, its JSON form; `report.html`, a self-contained page, see
+docs/report.md), `diff` (`diff.txt` and `diff.json`: `pyimage diff` of the report named by
+`--@rules_pyimage//py:previous_report=LABEL` against this build's; empty when the flag is
+unset), `plan` (the plan JSON given to the tool), `runfiles_paths` (every image path the
 binary's runfiles must occupy, for invariant tests), `_validation` (`pyimage validate`:
 warnings, and an error past the layer limit counting `base_layers`).
 """,
@@ -263,6 +266,10 @@ build's target platform (see "Another target platform" above).""",
         "_flag_tier": attr.label(
             default = Label("//py:layer_tier"),
             providers = [LayerTierInfo, TierLookupInfo],
+        ),
+        "_previous_report": attr.label(
+            default = Label("//py:previous_report"),
+            allow_files = True,
         ),
     },
     cfg = _platform_transition,

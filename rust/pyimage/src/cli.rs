@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use pyimage::{
-    default_threads, emit, list_layers, merge_layers, run_autogroup, run_report, run_validate,
-    write_layer, AutogroupRequest, Compression, ExternalSymlinks, LayerOptions, MergeOptions,
-    ReportRequest, ValidateRequest, DEFAULT_MTIME,
+    default_threads, emit, list_layers, merge_layers, run_autogroup, run_diff, run_report,
+    run_validate, write_layer, AutogroupRequest, Compression, DiffRequest, ExternalSymlinks,
+    LayerOptions, MergeOptions, ReportRequest, ValidateRequest, DEFAULT_MTIME,
 };
 
 /// Deterministic OCI layers for Python binaries (the tool behind rules_pyimage).
@@ -38,6 +38,8 @@ pub(crate) enum Command {
     Report(ReportArgs),
     /// Propose `layer_tier` groups for a layer budget.
     Autogroup(AutogroupArgs),
+    /// Compare two builds' `report --json` outputs: changed layers, packages, bytes to push.
+    Diff(DiffArgs),
     /// Print the flag reference of docs/tool.md (generated from these definitions).
     #[command(hide = true)]
     HelpMarkdown,
@@ -52,6 +54,7 @@ impl Command {
             Command::Validate(a) => a.run(),
             Command::Report(a) => a.run(),
             Command::Autogroup(a) => a.run(),
+            Command::Diff(a) => a.run(),
             Command::HelpMarkdown => {
                 emit(None, &crate::reference::markdown())?;
                 Ok(ExitCode::SUCCESS)
@@ -229,6 +232,13 @@ pub(crate) struct ReportArgs {
     /// Print JSON instead of the table.
     #[arg(long)]
     json: bool,
+    /// Write a self-contained HTML page (inline CSS, no scripts, no network) instead of the
+    /// table: stacked size bars, packages per layer, validation messages (with --plan).
+    #[arg(long, conflicts_with = "json")]
+    html: bool,
+    /// A previous build's `report --json`; the HTML page highlights what changed since.
+    #[arg(long, value_name = "REPORT.json", requires = "html")]
+    previous: Option<PathBuf>,
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -264,6 +274,35 @@ pub(crate) struct AutogroupArgs {
     descriptors: Vec<PathBuf>,
 }
 
+/// Arguments of `pyimage diff`.
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// The earlier build's `pyimage report --json` output.
+    #[arg(value_name = "OLD")]
+    old: PathBuf,
+    /// The later build's `pyimage report --json` output.
+    #[arg(value_name = "NEW")]
+    new: PathBuf,
+}
+
+impl DiffArgs {
+    fn run(&self) -> anyhow::Result<ExitCode> {
+        run_diff(&DiffRequest {
+            old: self.old.clone(),
+            new: self.new.clone(),
+            json: self.json,
+            output: self.output.clone(),
+        })?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
 impl ValidateArgs {
     fn run(&self) -> anyhow::Result<ExitCode> {
         Ok(run_validate(&ValidateRequest {
@@ -283,6 +322,8 @@ impl ReportArgs {
             plan: self.plan.clone(),
             base_layers: self.base_layers,
             json: self.json,
+            html: self.html,
+            previous: self.previous.clone(),
             output: self.output.clone(),
             descriptors: self.descriptors.clone(),
         })?)

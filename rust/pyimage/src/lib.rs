@@ -12,6 +12,7 @@
 mod atomic;
 mod compress;
 mod descriptor;
+mod diff;
 mod error;
 mod layer;
 mod list;
@@ -25,6 +26,7 @@ mod tarfmt;
 
 pub use atomic::emit;
 pub use compress::{Compression, LevelRange};
+pub use diff::{run_diff, DiffRequest};
 pub use error::{Error, Result};
 pub use layer::{default_threads, write_layer, ExternalSymlinks, LayerOptions, DEFAULT_MTIME};
 pub use list::list_layers;

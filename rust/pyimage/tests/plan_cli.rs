@@ -589,3 +589,108 @@ fn report_shows_unmatched_patterns() {
         ])
     );
 }
+
+/// `report --json` of the fixture's current descriptors, written to `name`.
+fn json_report(f: &Fixture, plan: &Path, name: &str) -> PathBuf {
+    let out = f.path(name);
+    let (code, _, stderr) = run(pyimage()
+        .arg("report")
+        .arg("--json")
+        .arg("--plan")
+        .arg(plan)
+        .arg("--output")
+        .arg(&out)
+        .args(&f.descriptors));
+    assert_eq!(code, 0, "{stderr}");
+    out
+}
+
+/// Rewrites descriptor `index`: a new blob digest and size, one package's version.
+fn rebuild(f: &Fixture, index: usize, size: u64, bump: Option<(&str, &str)>) {
+    let path = &f.descriptors[index];
+    let mut d: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    d["digest"] = json!(format!("sha256:{index:x}{}", "e".repeat(63)));
+    d["size"] = json!(size);
+    d["eoa_offset"] = json!(size - 10);
+    if let Some((name, version)) = bump {
+        for p in d["packages"].as_array_mut().unwrap() {
+            if p["name"] == name {
+                p["version"] = json!(version);
+                p["bytes"] = json!(p["bytes"].as_u64().unwrap() + 100);
+            }
+        }
+    }
+    std::fs::write(path, serde_json::to_string_pretty(&d).unwrap()).unwrap();
+}
+
+#[test]
+fn diff_of_an_app_edit_and_a_package_bump() {
+    let (f, plan) = smoke();
+    let old = json_report(&f, &plan, "report_old.json");
+    let (code, stdout, _) = run(pyimage().arg("diff").arg(&old).arg(&old));
+    assert_eq!(code, 0);
+    assert_eq!(stdout, "0 of 5 layers changed, 0 B to push\n");
+    // An app edit: one layer.
+    rebuild(&f, 4, 15_872, None);
+    let app = json_report(&f, &plan, "report_app.json");
+    let (code, stdout, _) = run(pyimage().arg("diff").arg(&old).arg(&app));
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with("1 of 5 layers changed, 15.5 KiB to push\n"),
+        "{stdout}"
+    );
+    // Plus a package bump in the pip group.
+    rebuild(&f, 1, 700_000, Some(("requests", "2.1")));
+    let new = json_report(&f, &plan, "report_new.json");
+    let (code, stdout, _) = run(pyimage().arg("diff").arg(&old).arg(&new));
+    assert_eq!(code, 0);
+    golden("diff.txt", &stdout);
+    let (code, stdout, _) = run(pyimage().arg("diff").arg("--json").arg(&old).arg(&new));
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["layers_changed"], 2);
+    assert_eq!(v["layers"][1]["changed_packages"][0]["new_version"], "2.1");
+    golden("diff.json", &stdout);
+}
+
+#[test]
+fn diff_bad_inputs_name_the_file() {
+    let (f, _plan) = smoke();
+    let missing = f.path("nope.json");
+    let (code, _, stderr) = run(pyimage().arg("diff").arg(&missing).arg(&missing));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("nope.json"), "{stderr}");
+    let (code, _, stderr) = run(pyimage()
+        .arg("diff")
+        .arg(&f.descriptors[0])
+        .arg(&f.descriptors[0]));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("python.json"), "{stderr}");
+    let (code, _, _) = run(pyimage().arg("report").arg("--previous").arg(&missing));
+    assert_eq!(code, 2, "--previous needs --html");
+}
+
+#[test]
+fn report_html_page_with_a_diff() {
+    let (f, plan) = smoke();
+    let old = json_report(&f, &plan, "report_old.json");
+    rebuild(&f, 1, 700_000, Some(("requests", "2.1")));
+    let (code, stdout, stderr) = run(pyimage()
+        .arg("report")
+        .arg("--html")
+        .arg("--previous")
+        .arg(&old)
+        .arg("--plan")
+        .arg(&plan)
+        .args(&f.descriptors));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("data-layer-count=\"5\""));
+    assert!(stdout.contains("data-group=\"web\" data-status=\"changed\""));
+    assert!(stdout.contains("<li class=\"package changed\" data-name=\"requests\">"));
+    assert!(stdout.contains("1 of 5 layers changed"));
+    assert!(
+        !stdout.contains("<script") && !stdout.contains("http"),
+        "self-contained"
+    );
+    golden("report.html", &stdout);
+}

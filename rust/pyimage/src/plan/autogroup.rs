@@ -16,6 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::error::{Error, Result};
+
 /// One package: name (normalised), uncompressed bytes, dependencies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Package {
@@ -137,22 +139,47 @@ impl Graph {
     }
 }
 
-/// Proposes groups for `budget` layers (at least 1: the squashed layer).
-pub(super) fn autogroup(packages: &[Package], budget: u64) -> Proposal {
-    let budget = budget.max(1);
-    let g = Graph::new(packages);
-    let n = g.names.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| g.bytes[b].cmp(&g.bytes[a]).then(a.cmp(&b)));
+/// Sum of package sizes, or an error naming the packages when it does not fit in 64 bits.
+fn total_bytes(g: &Graph, members: &[usize]) -> Result<u64> {
+    members
+        .iter()
+        .try_fold(0u64, |acc, &m| acc.checked_add(g.bytes[m]))
+        .ok_or_else(|| {
+            let names: Vec<&str> = members.iter().map(|&m| g.names[m].as_str()).collect();
+            Error::Invalid(format!(
+                "the sizes of packages {} add up to more than 2^64-1 bytes; check their `bytes`",
+                names.join(", ")
+            ))
+        })
+}
 
+/// Roots in candidate order, added while the layer count stays within the budget.
+fn choose_roots(g: &Graph, order: &[usize], budget: u64) -> Vec<usize> {
+    // With k roots every package is in a root group, a shared group or the rest, and the
+    // rest is only non-empty when some non-root is in it: at most n layers. So a budget of
+    // n or more takes every package as a root, without counting (which costs O(n) per root).
+    if budget >= order.len() as u64 {
+        return order.to_vec();
+    }
     let mut roots: Vec<usize> = Vec::new();
-    for &c in &order {
+    for &c in order {
         roots.push(c);
         if g.layer_count(&roots) > budget {
             roots.pop();
             break;
         }
     }
+    roots
+}
+
+/// Proposes groups for `budget` layers (at least 1: the squashed layer).
+pub(super) fn autogroup(packages: &[Package], budget: u64) -> Result<Proposal> {
+    let budget = budget.max(1);
+    let g = Graph::new(packages);
+    let n = g.names.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| g.bytes[b].cmp(&g.bytes[a]).then(a.cmp(&b)));
+    let roots = choose_roots(&g, &order, budget);
 
     let owners = g.owners(&roots);
     let mut by_key: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
@@ -166,7 +193,7 @@ pub(super) fn autogroup(packages: &[Package], budget: u64) -> Proposal {
     }
     let mut groups: Vec<AutoGroup> = by_key
         .into_iter()
-        .map(|(key, mut members)| {
+        .map(|(key, mut members)| -> Result<AutoGroup> {
             members.sort_by(|&a, &b| g.bytes[b].cmp(&g.bytes[a]).then(a.cmp(&b)));
             let root_group = key.len() == 1;
             if root_group {
@@ -182,24 +209,24 @@ pub(super) fn autogroup(packages: &[Package], budget: u64) -> Proposal {
             let mut root_names: Vec<String> =
                 key.iter().map(|&k| g.names[roots[k]].clone()).collect();
             root_names.sort();
-            AutoGroup {
+            Ok(AutoGroup {
                 name,
-                bytes: members.iter().map(|&m| g.bytes[m]).sum(),
+                bytes: total_bytes(&g, &members)?,
                 packages: members.iter().map(|&m| g.names[m].clone()).collect(),
                 roots: root_names,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     groups.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
     let squashed: Vec<String> = rest.iter().map(|&p| g.names[p].clone()).collect();
-    let squashed_bytes = rest.iter().map(|&p| g.bytes[p]).sum();
-    Proposal {
+    let squashed_bytes = total_bytes(&g, &rest)?;
+    Ok(Proposal {
         budget,
         layers: groups.len() as u64 + u64::from(!squashed.is_empty()),
         groups,
         squashed,
         squashed_bytes,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -231,7 +258,7 @@ mod tests {
 
     #[test]
     fn budget_one_squashes_everything() {
-        let p = autogroup(&sample(), 1);
+        let p = autogroup(&sample(), 1).unwrap();
         assert!(p.groups.is_empty());
         assert_eq!(p.layers, 1);
         assert_eq!(p.squashed.len(), 10);
@@ -239,13 +266,13 @@ mod tests {
 
     #[test]
     fn roots_take_exclusive_deps() {
-        let p = autogroup(&sample(), 3);
+        let p = autogroup(&sample(), 3).unwrap();
         // scipy root: owns numpy alone -> [scipy, numpy]; then pandas would share numpy:
         // groups scipy, pandas(+dateutil, pytz, six), shared numpy, rest -> 4 > 3: stop.
         assert_eq!(p.groups.len(), 1);
         assert_eq!(p.groups[0].packages, vec!["scipy", "numpy"]);
         assert_eq!(p.layers, 2);
-        let p = autogroup(&sample(), 4);
+        let p = autogroup(&sample(), 4).unwrap();
         let names: Vec<&str> = p.groups.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(names, vec!["scipy", "pandas", "numpy", "requests"]);
         assert_eq!(
@@ -265,7 +292,7 @@ mod tests {
             pkg("d", 5, &[]),
             pkg("e", 3, &[]),
         ];
-        let p = autogroup(&pk, 4);
+        let p = autogroup(&pk, 4).unwrap();
         let names: Vec<&str> = p.groups.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(names, vec!["a", "b", "shared_c"]);
         assert_eq!(p.groups[2].roots, vec!["a", "b"]);
@@ -276,7 +303,7 @@ mod tests {
 
     #[test]
     fn huge_budget_gives_every_package_a_group() {
-        let p = autogroup(&sample(), 100);
+        let p = autogroup(&sample(), 100).unwrap();
         assert_eq!(p.groups.len(), 10);
         assert!(p.squashed.is_empty());
         assert_eq!(p.layers, 10);
@@ -285,8 +312,53 @@ mod tests {
     #[test]
     fn input_order_does_not_matter() {
         let mut s = sample();
-        let a = autogroup(&s, 5);
+        let a = autogroup(&s, 5).unwrap();
         s.reverse();
-        assert_eq!(a, autogroup(&s, 5));
+        assert_eq!(a, autogroup(&s, 5).unwrap());
+    }
+
+    #[test]
+    fn a_budget_of_every_package_is_linear() {
+        // 20,000 packages in one dependency chain: counting layers root by root took
+        // minutes here; the shortcut gives every package its own group at once.
+        let n = 20_000;
+        let pk: Vec<Package> = (0..n)
+            .map(|i| Package {
+                name: format!("p{i:05}"),
+                bytes: 1 + i as u64 % 7,
+                deps: if i + 1 < n {
+                    vec![format!("p{:05}", i + 1)]
+                } else {
+                    vec![]
+                },
+            })
+            .collect();
+        let start = std::time::Instant::now();
+        let p = autogroup(&pk, n as u64).unwrap();
+        assert_eq!(p.groups.len(), n);
+        assert!(p.squashed.is_empty());
+        assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn the_trivial_case_equals_the_general_one() {
+        // The shortcut gives what adding roots one by one gives.
+        let g = Graph::new(&sample());
+        let mut order: Vec<usize> = (0..g.names.len()).collect();
+        order.sort_by(|&a, &b| g.bytes[b].cmp(&g.bytes[a]).then(a.cmp(&b)));
+        let mut roots = Vec::new();
+        for &c in &order {
+            roots.push(c);
+            assert!(g.layer_count(&roots) <= order.len() as u64);
+        }
+        assert_eq!(choose_roots(&g, &order, order.len() as u64), roots);
+    }
+
+    #[test]
+    fn overflowing_sizes_are_an_error() {
+        let pk = vec![pkg("a", u64::MAX, &["b"]), pkg("b", 1, &[])];
+        let err = autogroup(&pk, 1).unwrap_err().to_string();
+        assert!(err.contains("a, b") && err.contains("2^64-1"), "{err}");
+        assert_eq!(autogroup(&pk, 2).unwrap().groups.len(), 2);
     }
 }

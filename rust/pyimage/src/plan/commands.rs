@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::atomic::{emit, write_file};
+use crate::diff::{diff_reports, load_report};
 use crate::error::{Error, Result};
 
 use super::autogroup::{autogroup, Package, Proposal};
+use super::html;
 use super::model::{normalize_name, Groups, LayerKind, PackageList, Plan};
 use super::report;
 use super::resolve::{human_bytes, resolve, DescriptorArg, PackageSizes};
@@ -43,6 +45,10 @@ pub struct ReportRequest {
     pub base_layers: Option<u64>,
     /// Print JSON instead of the table.
     pub json: bool,
+    /// Write a self-contained HTML page instead of the table.
+    pub html: bool,
+    /// A previous build's `report --json`, whose diff the HTML page highlights.
+    pub previous: Option<PathBuf>,
     /// Write to this file instead of stdout.
     pub output: Option<PathBuf>,
     /// Layer descriptors in image order (or as the plan references them).
@@ -114,7 +120,39 @@ pub fn run_report(args: &ReportRequest) -> Result<ExitCode> {
         .base_layers
         .unwrap_or_else(|| plan.as_ref().map_or(0, |p| p.base_layers));
     let r = report::build(plan.as_ref(), &layers, base);
-    let text = if args.json {
+    let text = if args.html {
+        let previous = match &args.previous {
+            Some(p) => Some(load_report(p)?),
+            None => None,
+        };
+        let diff = previous.map(|old| diff_reports(&old, &r));
+        let mut extras = html::Extras {
+            messages: Vec::new(),
+            summary: None,
+            tier_snippet: None,
+            diff: diff.as_ref(),
+        };
+        if let Some(plan) = &plan {
+            let sizes = PackageSizes::collect(Some(plan), &descriptors);
+            let outcome = validate(
+                plan,
+                &layers,
+                &sizes,
+                &ValidateOptions {
+                    base_layers: Some(base),
+                    limit_as_warning: false,
+                },
+            );
+            extras.messages = outcome.messages.into_iter().map(|m| m.text).collect();
+            extras.summary = Some(outcome.summary);
+            extras.tier_snippet = Some(layer_tier_snippet(&plan.tier.name, &plan.tier_groups()));
+        }
+        html::render(&r, &extras)
+    } else if args.previous.is_some() {
+        return Err(Error::Invalid(
+            "--previous needs --html (for a text or JSON diff run `pyimage diff OLD NEW`)".into(),
+        ));
+    } else if args.json {
         let mut s = serde_json::to_string_pretty(&r).expect("report serialises");
         s.push('\n');
         s
@@ -183,7 +221,8 @@ fn kept_groups(plan: &Plan) -> Groups {
 }
 
 fn render_proposal(p: &Proposal, packages: &[Package], tier_name: &str, kept: &Groups) -> String {
-    let total: u64 = packages.iter().map(|p| p.bytes).sum();
+    // Display only: each group's sum is checked by autogroup; the whole may still not fit.
+    let total: u64 = packages.iter().fold(0u64, |a, p| a.saturating_add(p.bytes));
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -307,7 +346,7 @@ pub fn run_autogroup(args: &AutogroupRequest) -> Result<ExitCode> {
     if budget < 1 {
         return Err(Error::Invalid("--budget must be at least 1".into()));
     }
-    let proposal = autogroup(&packages, budget);
+    let proposal = autogroup(&packages, budget)?;
     let text = if args.json {
         let mut s = serde_json::to_string_pretty(&proposal).expect("proposal serialises");
         s.push('\n');

@@ -5,16 +5,18 @@
 //! - [`resolve`]: joins plan layers with descriptors.
 //! - [`validate`]: layer limit and size thresholds, with paste-ready fixes.
 //! - [`report`]: the layer table.
+//! - [`html`]: the report as a self-contained HTML page.
 //! - [`autogroup`]: Nix-style grouping for a layer budget.
 //! - [`snippet`]: `layer_tier(groups = {...})` rendering.
 
 mod autogroup;
 mod commands;
-mod model;
+mod html;
+pub(crate) mod model;
 #[cfg(test)]
 mod props;
-mod report;
-mod resolve;
+pub(crate) mod report;
+pub(crate) mod resolve;
 mod snippet;
 mod validate;
 

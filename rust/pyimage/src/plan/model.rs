@@ -210,7 +210,7 @@ pub(super) struct Plan {
 /// A tier pattern that matched nothing.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]
-pub(super) struct UnmatchedPattern {
+pub(crate) struct UnmatchedPattern {
     /// The group it belongs to.
     pub group: String,
     /// The pattern.

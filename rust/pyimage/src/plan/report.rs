@@ -2,14 +2,30 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::model::{Plan, UnmatchedPattern};
+use super::model::{normalize_name, Plan, UnmatchedPattern};
 use super::resolve::{display_label, human_bytes, ResolvedLayer};
 
+/// One pip distribution of a layer, from the layer's descriptor.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct PackageRow {
+    /// Normalised distribution name.
+    pub name: String,
+    /// Version, `""` when unknown.
+    #[serde(default)]
+    pub version: String,
+    /// Regular files attributed to the package.
+    #[serde(default)]
+    pub files: u64,
+    /// Content bytes of those files.
+    #[serde(default)]
+    pub bytes: u64,
+}
+
 /// One row of the report.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub(super) struct Row {
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Row {
     /// 0-based layer index among our layers.
     pub index: usize,
     /// Group name.
@@ -32,11 +48,14 @@ pub(super) struct Row {
     pub diff_id: String,
     /// Media type.
     pub media_type: String,
+    /// The descriptor's per-package attribution (versions and sizes), sorted by name.
+    #[serde(default)]
+    pub package_details: Vec<PackageRow>,
 }
 
 /// Column totals.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub(super) struct Totals {
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Totals {
     /// Our layers.
     pub layers: usize,
     /// Base-image layers (from the plan or `--base-layers`).
@@ -51,9 +70,9 @@ pub(super) struct Totals {
     pub compressed_bytes: u64,
 }
 
-/// The whole report (the `--json` form).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub(super) struct Report {
+/// The whole report (the `--json` form, also the input of `pyimage diff`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Report {
     /// Format version.
     pub schema: u32,
     /// Target from the plan, or empty.
@@ -65,6 +84,7 @@ pub(super) struct Report {
     /// Totals.
     pub totals: Totals,
     /// Tier patterns that matched nothing in this binary (the plan's `unmatched`), tier order.
+    #[serde(default)]
     pub unmatched: Vec<UnmatchedPattern>,
 }
 
@@ -86,6 +106,7 @@ pub(super) fn build(plan: Option<&Plan>, layers: &[ResolvedLayer], base_layers: 
                 digest: d.map_or(String::new(), |d| d.digest.clone()),
                 diff_id: d.map_or(String::new(), |d| d.diff_id.clone()),
                 media_type: d.map_or(String::new(), |d| d.media_type.clone()),
+                package_details: package_details(d.map_or(&[], |d| &d.packages)),
             }
         })
         .collect();
@@ -116,6 +137,20 @@ pub(super) fn build(plan: Option<&Plan>, layers: &[ResolvedLayer], base_layers: 
         totals,
         unmatched: plan.map_or_else(Vec::new, |p| p.unmatched.clone()),
     }
+}
+
+fn package_details(packages: &[crate::descriptor::Package]) -> Vec<PackageRow> {
+    let mut rows: Vec<PackageRow> = packages
+        .iter()
+        .map(|p| PackageRow {
+            name: normalize_name(&p.name),
+            version: p.version.clone(),
+            files: p.files,
+            bytes: p.bytes,
+        })
+        .collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.version.cmp(&b.version)));
+    rows
 }
 
 /// Width of the packages column before it is cut with `+N more`.

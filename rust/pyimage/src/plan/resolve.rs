@@ -223,7 +223,7 @@ pub(super) fn display_label(label: &str) -> String {
 }
 
 /// Formats a byte count with binary units and one decimal (`0 B`, `812 B`, `1.5 KiB`, `250.3 MiB`).
-pub(super) fn human_bytes(n: u64) -> String {
+pub(crate) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if n < 1024 {
         return format!("{n} B");
