@@ -11,7 +11,8 @@
 # never the checkout itself). CACHE_URL: --remote_cache for every build (e.g.
 # the nginx of tools/remote/start.sh). --check: exit 1 unless the promises hold
 # (app edit -> only the app layer; first-party lib edit -> only the lib layer;
-# one dependency bump -> only its group's layer; bazel clean -> nothing
+# one dependency bump -> only its group's layer; interpreter bump -> only the
+# interpreter layer, one PyImageInterpreter action; bazel clean -> nothing
 # executed, nothing new). --write-doc: replace the table in docs/cache.md.
 # test.sh runs it with --check; regenerate the documented table with
 #   bash e2e/remote/test.sh --write-doc
@@ -36,17 +37,19 @@ E="$OUT/economics"
 rm -rf "$E"
 mkdir -p "$E"
 FLAGS=("${BASE_FLAGS[@]}" --remote_cache="$CACHE_URL")
+# Flags of one scenario only (set by its edit, cleared after it).
+EXTRA=()
 
 bz() { (cd "$WS" && "$BZ" "$@"); }
 # layers TSV_OUT: name, digest, compressed size of each layer of the current build.
 layers() {
   local files=() f
-  while IFS= read -r f; do files+=("$WS/$f"); done < <(bz cquery "${FLAGS[@]}" --output=files --output_groups=descriptors "${TARGETS[@]}" 2>/dev/null)
+  while IFS= read -r f; do files+=("$WS/$f"); done < <(bz cquery "${FLAGS[@]}" "${EXTRA[@]}" --output=files --output_groups=descriptors "${TARGETS[@]}" 2>/dev/null)
   "$PY" "$CHECKS" layers "${files[@]}" >"$1"
 }
 # measure NAME: build with an execution log, then the layer table.
 measure() {
-  bz build "${FLAGS[@]}" "${OUTPUT_GROUPS[@]}" --execution_log_json_file="$E/$1.json" "${TARGETS[@]}" >"$E/$1.build.log" 2>&1 ||
+  bz build "${FLAGS[@]}" "${EXTRA[@]}" "${OUTPUT_GROUPS[@]}" --execution_log_json_file="$E/$1.json" "${TARGETS[@]}" >"$E/$1.build.log" 2>&1 ||
     { tail -n 30 "$E/$1.build.log"; echo "build failed: $1"; }
   layers "$E/$1.tsv"
 }
@@ -63,6 +66,7 @@ scenario() {
   SCENARIOS+=("$name|$label")
   # shellcheck disable=SC2086
   restore $restore_list
+  EXTRA=()
   settle
 }
 
@@ -91,6 +95,19 @@ layer_tier(
 TIER
   sed -i 's|layer_tier = "//image:tier",|layer_tier = "//image:tier_per_package",|' "$WS/app/BUILD.bazel"
 }
+# The interpreter with one changed standard library file: the image cache of
+# tools/image (where @pyimage_python311 copies its tree from) copied, the copy's
+# os.py edited, and the repository re-fetched from it (--repo_env).
+edit_interpreter() {
+  local src="${PYIMAGE_IMAGE_CACHE:-$PYIMAGE_ROOT/tools/image}" cache="$E/image-cache"
+  rm -rf "$cache"
+  mkdir -p "$cache"
+  ln -s "$src/base" "$cache/base"
+  ln -s "$src/base.stamp" "$cache/base.stamp"
+  cp -R -p "$src/python3.11" "$src/python3.11.stamp" "$cache/"
+  printf '\n# economics: interpreter bump\n' >>"$cache/python3.11/lib/python3.11/os.py"
+  EXTRA=(--repo_env=PYIMAGE_IMAGE_CACHE="$cache")
+}
 edit_clean() { bz clean >/dev/null 2>&1; }
 
 echo "baseline build of $WS (remote cache $CACHE_URL)"
@@ -102,6 +119,7 @@ scenario app "app edit (app/main.py)" "app/main.py" edit_app
 scenario lib "first-party lib edit (lib/greeting.py)" "lib/greeting.py" edit_lib
 scenario bump "one dependency bump (six 1.16.0 -> 1.17.0)" "requirements.txt" edit_bump
 scenario new_dep "a new dependency (attrs 23.2.0)" "requirements.txt app/BUILD.bazel" edit_new_dep
+scenario interpreter "interpreter bump (one changed file in the runtime's tree)" "" edit_interpreter
 scenario tier "tier switch (web + squashed pip -> one layer per package)" "app/BUILD.bazel image/BUILD.bazel" edit_tier
 scenario clean "bazel clean, then build" "" edit_clean
 

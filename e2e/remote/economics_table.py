@@ -19,7 +19,7 @@ import execlog_checks  # noqa: E402
 
 BEGIN, END = "<!-- economics:begin -->", "<!-- economics:end -->"
 # Scenario -> the only layers (by group name suffix) allowed to get a new digest.
-PROMISES = {"app": {"app"}, "lib": {"lib"}, "bump": {"pip"}, "clean": set()}
+PROMISES = {"app": {"app"}, "lib": {"lib"}, "bump": {"pip"}, "interpreter": {"python"}, "clean": set()}
 
 
 def read_layers(path):
@@ -69,6 +69,9 @@ def render(d, scenarios, check):
             good = got == allowed if allowed else not new
             if name == "clean":
                 good = good and c["pyimage_executed"] == 0 and c["pyimage_hits"] > 0
+            if name == "interpreter" and c["interpreter_executed"] != 1:
+                print("FAIL interpreter: %d PyImageInterpreter actions executed, expected 1" % c["interpreter_executed"], file=sys.stderr)
+                good = False
             if not good:
                 print("FAIL %s: new digests in %s, expected exactly %s" % (name, sorted(got), sorted(allowed)), file=sys.stderr)
                 ok = False

@@ -139,6 +139,7 @@ def counts(log):
         "pyimage_executed": sum(1 for s in mine if not cache_hit(s)),
         "pyimage_hits": sum(1 for s in mine if cache_hit(s)),
         "executed_mnemonics": sorted({s.get("mnemonic", "?") for s in spawns if not cache_hit(s)}),
+        "interpreter_executed": sum(1 for s in mine if s.get("mnemonic") == "PyImageInterpreter" and not cache_hit(s)),
     }
 
 

@@ -11,6 +11,8 @@
 #      executed remotely;
 #   e. the spawns asked for the worker's platform (OSFamily, ISA) and resolved
 #      the tool for the worker's execution platform;
+#   f. an execution platform no worker offers: the actions wait for a worker
+#      (the build does not complete) and none runs locally instead;
 #   b. remote cache across checkouts: B, cold, 100 % PyImage* remote cache hits
 #      from nginx and from BuildGrid, same digests;
 #   c. stamping (--stamp, stable and volatile status changing) re-runs no layer
@@ -117,6 +119,25 @@ cat "$OUT/exec-platforms.txt"
 check "e. toolchain resolution chose the worker's execution platform for every PyImage* action" \
   bash -c '[ -s "$1" ] && [ "$(wc -l <"$1")" = 1 ] && grep -q "Execution platform: ${2}\$" "$1"' _ \
   "$OUT/exec-platforms.txt" "$REMOTE_EXEC_PLATFORM"
+
+step "f. an execution platform no worker offers: nothing runs, not even locally"
+# BuildGrid queues the actions for a worker that never comes (Bazel 7.7.1 keeps
+# waiting: --remote_timeout does not bound the wait for execution). Bazel must
+# keep them on the remote ("[Sched]") and never run them on this machine (it
+# would only with --remote_local_fallback). SIGINT after 90 s: Bazel cancels the
+# build and still prints its process summary (no execution log is written).
+(cd "$A/e2e/smoke" && "$BA" clean)
+NO_WORKER=(--remote_executor="$REMOTE_GRPC" --remote_instance_name= --jobs=8 --show_progress_rate_limit=5
+  --extra_execution_platforms="${REMOTE_EXEC_PLATFORM/:worker_/:no_worker_}")
+timeout -s INT 90 bash -c "$(declare -f build); $(declare -p BASE_FLAGS OUTPUT_GROUPS TARGETS); build \"\$@\"" _ \
+  "$A/e2e/smoke" "$BA" "$OUT/f-no-worker.json" "${NO_WORKER[@]}" >"$OUT/f-no-worker.log" 2>&1
+f_rc=$?
+grep -E '\[Sched\] PyImage|^INFO: [0-9]+ process' "$OUT/f-no-worker.log" | tail -n 2
+check "f. the build did not complete (exit $f_rc)" test "$f_rc" != 0
+check "f. the PyImage* actions waited for a remote worker ([Sched])" grep -qE '\[Sched\] PyImage' "$OUT/f-no-worker.log"
+check "f. no action ran, locally or remotely (Bazel's process summary: internal only)" \
+  grep -qE '^INFO: ([0-9]+) processes?: \1 internal\.$' "$OUT/f-no-worker.log"
+(cd "$A/e2e/smoke" && "$BA" clean)
 
 step "b. B (another path, own output base), cold, from the nginx cache"
 (cd "$B/e2e/smoke" && "$BB" clean)

@@ -1,20 +1,22 @@
 """A binary's layers: declared once at the binary, in image order.
 
 `_merge_aspect` runs on the binary only, after `_layer_aspect`, with the flag's tier:
-the interpreter layer, the merged pip layers, the first-party layers and the app layer
-are declared once at the binary and shared by every `py_image_layer` of it.
+the merged pip layers, the first-party layers and the app layer are declared once at
+the binary and shared by every `py_image_layer` of it; the interpreter layer is the one
+`//py/private:interpreter_layer` declares once per Python runtime (interpreter.bzl).
 `build_layers` is the same work, also called by the rule for a pinned tier.
 """
 
 load("@rules_python//python:py_info.bzl", "PyInfo")
+load(":interpreter.bzl", "InterpreterLayerInfo", "declare_interpreter_layer", "interpreter_files", "same_runtime", _PY_TOOLCHAIN = "PY_TOOLCHAIN")
 load(":layer_action.bzl", "declare_layer", "declare_merge", "layer_settings", "manifest_line")
 load(":layer_aspect.bzl", "layer_aspect")
-load(":names.bzl", "APP_GROUP", "INTERPRETER_MANIFEST", "SQUASHED_GROUP")
+load(":names.bzl", "APP_GROUP", "SQUASHED_GROUP")
 load(":partition.bzl", "partition_runfiles", "runfiles_entries", "union_runfiles")
 load(":providers.bzl", "BinaryLayersInfo", "FragmentsInfo", "LayerTierInfo", "TierLookupInfo")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "pyimage_tool")
 
-PY_TOOLCHAIN = "@bazel_tools//tools/python:toolchain_type"
+PY_TOOLCHAIN = _PY_TOOLCHAIN
 
 def layer(kind, group, tar, descriptor, fragments = None, patterns = []):
     """One layer of the image.
@@ -43,34 +45,20 @@ def _interpreter_files(ctx, who, tier, binary):
         return None
     tc = ctx.toolchains[PY_TOOLCHAIN]
     runtime = tc.py3_runtime if tc else None
-    if not runtime or not runtime.files:
+    files = interpreter_files(runtime)
+    if not files:
         _fail(who, "layer_tier %s sets interpreter_group = %r but the Python toolchain of %s has no in-build runtime files (interpreter: %s). Use a toolchain whose py_runtime has `files` (a real interpreter tree), or remove interpreter_group from the tier." % (
             tier.label,
             tier.interpreter_group,
             binary.label,
             (runtime.interpreter.short_path if runtime.interpreter else runtime.interpreter_path) if runtime else None,
         ))
-    return depset(
-        [runtime.interpreter] if runtime.interpreter else [],
-        transitive = [runtime.files] if runtime.files else [],
-    )
+    return files
 
 def _interpreter_layer(ctx, who, tool, tier, lookup, files, prefix):
-    settings = layer_settings(lookup, tier.interpreter_group)
-    manifest = ctx.actions.args()
-    manifest.set_param_file_format("multiline")
-    manifest.add_all(files, map_each = manifest_line, expand_directories = False)
-    built = declare_layer(
-        ctx.actions,
-        tool,
-        settings,
-        tar_path = prefix + "0_" + tier.interpreter_group + settings.ext,
-        manifest_path = prefix + INTERPRETER_MANIFEST + ".manifest",
-        manifest = manifest,
-        inputs = files,
-        mnemonic = "PyImageInterpreter",
-        progress_message = "PyImageInterpreter %s (%s)" % (tier.interpreter_group, who),
-    )
+    # Only for a pinned tier (the rule) or a toolchain the interpreter aspect does not
+    # reach: under the flag's tier the layer is the toolchain's own (interpreter.bzl).
+    built = declare_interpreter_layer(ctx.actions, who, tool, tier, lookup, files, prefix)
     return layer("interpreter", tier.interpreter_group, built.tar, built.descriptor)
 
 # ---- 2. pip groups in tier order, 3. the squashed layer ----
@@ -288,6 +276,11 @@ def _merge_aspect_impl(target, ctx):
         if not tc or not tc.py3_runtime or not tc.py3_runtime.files:
             return []  # the rule reports it, naming the py_image_layer target
     fragments = target[FragmentsInfo]
+    reuse = []
+    shared = ctx.attr._interpreter_layer
+    if tier.interpreter_group and InterpreterLayerInfo in shared and same_runtime(shared[InterpreterLayerInfo].runtime, ctx.toolchains[PY_TOOLCHAIN].py3_runtime):
+        info = shared[InterpreterLayerInfo]  # declared once per runtime, not per binary
+        reuse.append(layer("interpreter", info.group, info.tar, info.descriptor))
     built = build_layers(
         ctx,
         label_str(target.label),
@@ -298,6 +291,7 @@ def _merge_aspect_impl(target, ctx):
         fragments.skip_prefixes,
         [target],
         target.label.name + "_pyimage/",
+        reuse = reuse,
     )
     return [BinaryLayersInfo(tier = tier.label, layers = built.layers, empty_label_groups = built.empty_label_groups)]
 
@@ -307,6 +301,7 @@ _merge_aspect = aspect(
     attr_aspects = [],
     requires = [layer_aspect],
     attrs = {
+        "_interpreter_layer": attr.label(default = Label("//py/private:interpreter_layer")),
         "_layer_tier": attr.label(default = Label("//py:layer_tier"), providers = [LayerTierInfo, TierLookupInfo]),
     },
     toolchains = [

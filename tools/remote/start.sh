@@ -8,11 +8,13 @@
 # nginx       WebDAV HTTP cache (--remote_cache=http://...)
 # buildgrid   BuildGrid: CAS, ByteStream, ActionCache, Execution and Bots on one
 #             gRPC port, with its scheduler in a private PostgreSQL 15 cluster
-# worker      buildbox-worker + buildbox-run-hosttools inside the harness root
-#             (needs buildgrid)
+# worker      buildbox-worker inside the harness root (needs buildgrid), running
+#             actions with buildbox-run-hosttools (chroot), or with
+#             buildbox-run-bubblewrap when PYIMAGE_REMOTE_RUNNER=bubblewrap (the
+#             root entered with pivot_root in a private mount namespace)
 #
 # Writes STATE_DIR/env (sourceable: REMOTE_HTTP, REMOTE_GRPC, REMOTE_WORKER_PLATFORM,
-# REMOTE_EXEC_PLATFORM) and STATE_DIR/pids (what stop.sh stops). Logs stay in
+# REMOTE_EXEC_PLATFORM, REMOTE_WORKER_RUNNER) and STATE_DIR/pids (what stop.sh stops). Logs stay in
 # STATE_DIR. The servers are installed by tools/setup.sh (tools/remote/install.sh).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -29,6 +31,13 @@ shift
 PARTS=("$@")
 [ ${#PARTS[@]} -gt 0 ] || PARTS=(nginx buildgrid worker)
 want() { printf '%s\n' "${PARTS[@]}" | grep -qx "$1"; }
+# The worker's runner: hosttools (no sandbox) or bubblewrap (each action in its own
+# namespaces, only its inputs visible).
+RUNNER="${PYIMAGE_REMOTE_RUNNER:-hosttools}"
+case "$RUNNER" in
+  hosttools | bubblewrap) ;;
+  *) pyimage_die "PYIMAGE_REMOTE_RUNNER=$RUNNER: use hosttools or bubblewrap" ;;
+esac
 pyimage_require_root_user
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -155,15 +164,45 @@ start_worker() {
   ws="/tmp/pyimage-remote-worker.$$"
   mkdir -p "$PYIMAGE_ROOTFS$ws"
   printf '%s\n' "$PYIMAGE_ROOTFS$ws" >"$STATE/worker-workspace"
-  chroot "$PYIMAGE_ROOTFS" /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin \
-    /usr/bin/buildbox-worker \
-    --buildbox-run=/usr/bin/buildbox-run-hosttools \
-    --bots-remote="http://127.0.0.1:$BGD_PORT" --cas-remote="http://127.0.0.1:$BGD_PORT" \
-    --request-timeout=30 --max-wait-time=5 \
-    --runner-arg=--disable-localcas --runner-arg=--workspace-path="$ws" \
-    --platform OSFamily=linux --platform ISA="$isa" \
-    "pyimage-e2e-$$" >"$STATE/worker.log" 2>&1 &
-  record worker $!
+  local worker=(/usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin
+    /usr/bin/buildbox-worker
+    --buildbox-run="/usr/bin/buildbox-run-$RUNNER"
+    --bots-remote="http://127.0.0.1:$BGD_PORT" --cas-remote="http://127.0.0.1:$BGD_PORT"
+    --request-timeout=30 --max-wait-time=5
+    --runner-arg=--disable-localcas --runner-arg=--workspace-path="$ws"
+    --platform OSFamily=linux --platform ISA="$isa"
+    "pyimage-e2e-$$")
+  if [ "$RUNNER" = hosttools ]; then
+    chroot "$PYIMAGE_ROOTFS" "${worker[@]}" >"$STATE/worker.log" 2>&1 &
+    record worker $!
+  else
+    # bubblewrap cannot create its namespaces under chroot ("No permissions to create
+    # a new namespace"): enter the root with pivot_root in a private mount namespace.
+    # The shell records the worker's own pid (exec keeps it) for stop.sh's SIGTERM.
+    unshare --mount --fork /bin/sh -c '
+      set -e
+      root="$1" pidfile="$2"
+      shift 2
+      echo $$ >"$pidfile"
+      mount --make-rprivate /
+      mount --rbind "$root" "$root"
+      cd "$root"
+      old=".pyimage-oldroot.$$"
+      mkdir -p "$old"
+      pivot_root . "$old"
+      cd /
+      umount -l "/$old"
+      rmdir "/$old"
+      exec "$@"' sh "$PYIMAGE_ROOTFS" "$STATE/worker.pid" "${worker[@]}" >"$STATE/worker.log" 2>&1 &
+    local i
+    for ((i = 0; i < 50; i++)); do
+      [ -s "$STATE/worker.pid" ] && break
+      sleep 0.2
+    done
+    [ -s "$STATE/worker.pid" ] || pyimage_die "the bubblewrap worker did not start: $(tail -n 5 "$STATE/worker.log")"
+    record worker "$(cat "$STATE/worker.pid")"
+  fi
+  setenv REMOTE_WORKER_RUNNER "$RUNNER"
   setenv REMOTE_WORKER_PLATFORM "OSFamily=linux ISA=$isa"
   setenv REMOTE_EXEC_PLATFORM "@rules_pyimage//tools/remote:worker_linux_${arch}"
 }

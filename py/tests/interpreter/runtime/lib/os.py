@@ -1,0 +1,1 @@
+# TEST-ONLY stand-in for a standard library module
