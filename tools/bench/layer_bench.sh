@@ -20,7 +20,7 @@ CACHE="${PYIMAGE_BENCH_CACHE:-/var/cache/rules_pyimage/bench}"
 RUNS="${RUNS:-5}"
 export PYIMAGE_BENCH_CACHE="$CACHE"
 
-for tool in tar bsdtar gzip pigz zstd python3 cargo; do
+for tool in tar bsdtar gzip pigz zstd python3 cargo openssl; do
   command -v "$tool" >/dev/null || { echo "layer_bench: missing $tool (apt-get install libarchive-tools pigz zstd)" >&2; exit 1; }
 done
 
