@@ -151,9 +151,11 @@ if podman load -q -i "$IMAGE" >"$OUT/load.log" 2>&1 && podman image exists "$ID"
     cat "$OUT/run.out" "$OUT/run.err"
     fail "podman run $TAG"
   fi
-  # Nothing but python3.11 from our layer can run the launcher: the base has no python.
-  if "${PODMAN_RUN[@]}" --entrypoint /bin/sh "$ID" -c 'command -v python3 || command -v python; command -v python3.11' >"$OUT/which.out" 2>&1 &&
-    [ "$(cat "$OUT/which.out")" = "/app/.runfiles/rules_pyimage~~image~pyimage_python311/python/bin/python3.11" ]; then
+  # Nothing but python3.11 from our layer can run the launcher: the base has no
+  # python, and python3 is the interpreter tree's link to python3.11.
+  py=/app/.runfiles/rules_pyimage~~image~pyimage_python311/python/bin/python3.11
+  if "${PODMAN_RUN[@]}" --entrypoint /bin/sh "$ID" -c 'command -v python; readlink -f "$(command -v python3)"; command -v python3.11' >"$OUT/which.out" 2>&1 &&
+    [ "$(cat "$OUT/which.out")" = "$(printf '%s\n%s' "$py" "$py")" ]; then
     pass "the only python in the image is ours"
   else
     cat "$OUT/which.out"

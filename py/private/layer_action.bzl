@@ -33,9 +33,24 @@ def runfiles_rel(f):
     return "_main/" + p
 
 def manifest_line(f):
-    """The `pyimage layer` manifest line of a runfiles File (a tree artifact is a `tree` entry)."""
+    """The `pyimage layer` manifest line of a runfiles File.
+
+    A tree artifact is a `tree` entry. The output of an action is a `generated` entry: the
+    tool keeps a symlink artifact (`ctx.actions.declare_symlink`, e.g. a venv's
+    `bin/python3`) as that link, which Bazel 7's File cannot tell from a file. A source file
+    is a `file` entry: whether it is a symlink on disk depends on how Bazel stages it (a
+    link locally, a copy under remote execution), so its content is stored.
+
+    Args:
+      f: a File of the binary's runfiles.
+
+    Returns:
+      `<kind>\t<runfiles path>\t<exec path>`.
+    """
     if f.is_directory:
         return "tree\t%s\t%s" % (runfiles_rel(f), f.path)
+    if not f.is_source:
+        return "generated\t%s\t%s" % (runfiles_rel(f), f.path)
     return "file\t%s\t%s" % (runfiles_rel(f), f.path)
 
 def _merge_member(fragment):

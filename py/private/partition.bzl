@@ -4,17 +4,53 @@
 pure function over plain values (unit-tested on structs in //py/tests:partition_tests).
 """
 
-load(":layer_action.bzl", "manifest_line")
+load(":layer_action.bzl", "manifest_line", "runfiles_rel")
 
 # ---- runfiles -> entries (map_each-compatible helpers, also used for the expected paths) ----
 
-def symlink_line(entry):
-    """Manifest line of a `runfiles.symlinks` entry (relative to the main repository)."""
-    return "file\t_main/%s\t%s" % (entry.path, entry.target_file.path)
+def relative_link(link, target):
+    """The relative symlink target that leads from runfiles path `link` to runfiles path `target`.
 
-def root_symlink_line(entry):
-    """Manifest line of a `runfiles.root_symlinks` entry."""
-    return "file\t%s\t%s" % (entry.path, entry.target_file.path)
+    Args:
+      link: the link's path inside the runfiles tree (`_main/bin/tool`).
+      target: the target's path inside the runfiles tree (`_main/lib/tool.py`).
+
+    Returns:
+      `../lib/tool.py`: the link resolves to `target` wherever the tree is placed.
+    """
+    here = link.split("/")[:-1]
+    there = target.split("/")
+    common = 0
+    for i in range(min(len(here), len(there))):
+        if here[i] != there[i]:
+            break
+        common += 1
+    return "/".join([".."] * (len(here) - common) + there[common:])
+
+def _is_bytecode(path):
+    return path.endswith(".pyc") or "/__pycache__/" in path
+
+def link_entry_line(path, target_file, runfile_paths):
+    """Manifest line of a runfiles `symlinks`/`root_symlinks` entry.
+
+    A link to a file that is itself a runfile (at its own path) becomes a relative symlink:
+    the image then holds the file once, as the runfiles tree does. A link to a file that is
+    not a runfile gets a copy of it (the link would dangle), and so does a link to bytecode,
+    which the layers drop unless the tier keeps it.
+
+    Args:
+      path: the link's path inside the runfiles tree.
+      target_file: the File it points to.
+      runfile_paths: dict (or list) of the runfiles paths of `runfiles.files`.
+
+    Returns:
+      (line, File the line needs or None).
+    """
+    target = runfiles_rel(target_file)
+    if target != path and target in runfile_paths and not _is_bytecode(target):
+        return "symlink\t%s\t%s" % (path, relative_link(path, target)), None
+    kind = manifest_line(target_file).split("\t")[0]
+    return "%s\t%s\t%s" % (kind, path, target_file.path), target_file
 
 def empty_line(path):
     """Manifest line of a `runfiles.empty_filenames` entry.
@@ -60,10 +96,12 @@ def runfiles_entries(runfiles):
     for f in runfiles.files.to_list():
         line = manifest_line(f)
         entries.append(runfile_entry(line.split("\t")[1], line, f))
-    for e in runfiles.symlinks.to_list():
-        entries.append(runfile_entry("_main/" + e.path, symlink_line(e), e.target_file))
-    for e in runfiles.root_symlinks.to_list():
-        entries.append(runfile_entry(e.path, root_symlink_line(e), e.target_file))
+    runfile_paths = {e.path: True for e in entries}
+    links = [("_main/" + e.path, e.target_file) for e in runfiles.symlinks.to_list()]
+    links += [(e.path, e.target_file) for e in runfiles.root_symlinks.to_list()]
+    for path, target_file in links:
+        line, needs = link_entry_line(path, target_file, runfile_paths)
+        entries.append(runfile_entry(path, line, needs))
     for path in runfiles.empty_filenames.to_list():
         line = empty_line(path)
         entries.append(runfile_entry(line.split("\t")[1], line, None))

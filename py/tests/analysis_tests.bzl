@@ -295,6 +295,24 @@ runfiles_symlink = rule(
     },
 )
 
+def _runfiles_links_impl(ctx):
+    link = ctx.actions.declare_symlink(ctx.label.name + "_venv/bin/python3")
+    ctx.actions.symlink(output = link, target_path = "python3.11")
+    return [DefaultInfo(runfiles = ctx.runfiles(
+        files = [link, ctx.file.src],
+        symlinks = {ctx.label.package + "/linked.py": ctx.file.src, ctx.label.package + "/copied.txt": ctx.file.other},
+        root_symlinks = {"top.py": ctx.file.src},
+    ))]
+
+runfiles_links = rule(
+    implementation = _runfiles_links_impl,
+    doc = "TEST-ONLY: runfiles with a symlink artifact, a `symlinks` entry to a runfile and to a non-runfile, and a `root_symlinks` entry.",
+    attrs = {
+        "other": attr.label(allow_single_file = True),
+        "src": attr.label(allow_single_file = True),
+    },
+)
+
 # ---- platform: the binary in the target platform's configuration, the tool on the exec platform ----
 
 def _platform_test_impl(ctx):

@@ -1,7 +1,7 @@
 """Unit tests of py/private/partition.bzl on plain structs (skylib unittest)."""
 
 load("@bazel_skylib//lib:unittest.bzl", "asserts", "unittest")
-load("//py/private:partition.bzl", "empty_line", "partition_runfiles", "runfile_entry", "union_runfiles")
+load("//py/private:partition.bzl", "empty_line", "link_entry_line", "partition_runfiles", "relative_link", "runfile_entry", "union_runfiles")
 
 def _entries(*paths):
     return [runfile_entry(p, "file\t%s\t/src/%s" % (p, p), "/src/" + p) for p in paths]
@@ -124,6 +124,48 @@ def _union_test(ctx):
 
 union_test = unittest.make(_union_test)
 
+def _relative_link_test(ctx):
+    env = unittest.begin(ctx)
+    asserts.equals(env, "python3.11", relative_link("py/bin/python3", "py/bin/python3.11"))
+    asserts.equals(env, "../lib/tool.py", relative_link("_main/bin/tool", "_main/lib/tool.py"))
+    asserts.equals(env, "../../_main/x.py", relative_link("repo/a/b", "_main/x.py"))
+    asserts.equals(env, "_main/x.py", relative_link("top", "_main/x.py"))
+    asserts.equals(env, "..", relative_link("a/b/c", "a"))
+    return unittest.end(env)
+
+relative_link_test = unittest.make(_relative_link_test)
+
+def _file(short_path, is_directory = False, is_source = False):
+    return struct(
+        short_path = short_path,
+        path = short_path if is_source else "bazel-out/bin/" + short_path,
+        is_directory = is_directory,
+        is_source = is_source,
+    )
+
+def _link_entry_line_test(ctx):
+    env = unittest.begin(ctx)
+    runfiles = {"_main/lib/tool.py": True, "_main/lib/__pycache__/t.pyc": True}
+
+    # a link to another runfile: a relative symlink, no input needed
+    asserts.equals(env, ("symlink\t_main/bin/tool\t../lib/tool.py", None), link_entry_line("_main/bin/tool", _file("lib/tool.py", is_source = True), runfiles))
+    asserts.equals(env, ("symlink\ttool\t_main/lib/tool.py", None), link_entry_line("tool", _file("lib/tool.py", is_source = True), runfiles))
+
+    # a link to a file that is no runfile (or to bytecode the layers drop): a copy
+    alone = _file("src/data.txt", is_source = True)
+    asserts.equals(env, ("file\t_main/data.txt\tsrc/data.txt", alone), link_entry_line("_main/data.txt", alone, runfiles))
+    pyc = _file("lib/__pycache__/t.pyc", is_source = True)
+    asserts.equals(env, "file", link_entry_line("_main/t.pyc", pyc, runfiles)[0].split("\t")[0])
+
+    # a link to a directory or to an action's output that is no runfile keeps its kind
+    tree = _file("gen/tree", is_directory = True)
+    asserts.equals(env, ("tree\t_main/t\tbazel-out/bin/gen/tree", tree), link_entry_line("_main/t", tree, runfiles))
+    out = _file("gen/out")
+    asserts.equals(env, ("generated\t_main/o\tbazel-out/bin/gen/out", out), link_entry_line("_main/o", out, runfiles))
+    return unittest.end(env)
+
+link_entry_line_test = unittest.make(_link_entry_line_test)
+
 def partition_test_suite(name):
     unittest.suite(
         name,
@@ -132,4 +174,6 @@ def partition_test_suite(name):
         every_entry_once_test,
         empty_line_test,
         union_test,
+        relative_link_test,
+        link_entry_line_test,
     )

@@ -9,7 +9,8 @@ them to Bazel:
 - `@pyimage_base//:layer` — the base layer blob (`layer.tar.gz`), and
   `@pyimage_base//:descriptor` its digest/diff_id JSON;
 - `@pyimage_python311//:runtime` — a `py_runtime` whose `files` are the real
-  interpreter tree (`python/bin/python3.11`, `python/lib/python3.11/...`), with
+  interpreter tree (`python/bin/python3.11`, `python/lib/python3.11/...`; its
+  symlinks, such as `python/bin/python3 -> python3.11`, as symlink artifacts), with
   `stub_shebang = "#!/usr/bin/env python3.11"`, and `@pyimage_python311//:toolchain`
   to register it:
 
@@ -63,21 +64,61 @@ _base_repo = repository_rule(
     local = True,
 )
 
+_LINKS_BZL = """\
+def _interpreter_links_impl(ctx):
+    out = []
+    for path, target in ctx.attr.links.items():
+        link = ctx.actions.declare_symlink(path)
+        ctx.actions.symlink(output = link, target_path = target)
+        out.append(link)
+    return [DefaultInfo(files = depset(out))]
+
+# The tree's symlinks as symlink artifacts: Bazel copies a source symlink's
+# content, but keeps a declared symlink a symlink (in runfiles and layers).
+interpreter_links = rule(
+    implementation = _interpreter_links_impl,
+    attrs = {"links": attr.string_dict()},
+)
+"""
+
+def _tree_links(rctx, tree):
+    """{path: target} of the symlinks under `tree` (relative to the repository), removed from it."""
+    res = rctx.execute(["find", tree, "-type", "l", "-printf", "%p\\t%l\\n"])
+    if res.return_code != 0:
+        fail("listing the symlinks of %s failed: %s" % (tree, res.stderr))
+    links = {}
+    for line in res.stdout.splitlines():
+        path, target = line.split("\t", 1)
+        links[path] = target
+    if links:
+        res = rctx.execute(["rm", "-f"] + sorted(links))
+        if res.return_code != 0:
+            fail("removing the symlinks of %s failed: %s" % (tree, res.stderr))
+    return links
+
 def _python_impl(rctx):
     cache = _cache_dir(rctx)
-    _need(rctx, cache + "/python3.11.stamp", "make-interpreter.sh")
-    src = _need(rctx, cache + "/python3.11/bin/python3.11", "make-interpreter.sh").dirname.dirname
+    _need(rctx, cache + "/python3.11.v3.stamp", "make-interpreter.sh")
+    src = _need(rctx, cache + "/python3.11.v3/bin/python3.11", "make-interpreter.sh").dirname.dirname
     res = rctx.execute(["cp", "-R", "-p", str(src), "python"])
     if res.return_code != 0:
         fail("copying %s failed: %s" % (src, res.stderr))
+    links = _tree_links(rctx, "python")
+    rctx.file("links.bzl", _LINKS_BZL)
     rctx.file("BUILD.bazel", """\
 load("@rules_python//python:defs.bzl", "py_runtime", "py_runtime_pair")
+load(":links.bzl", "interpreter_links")
 
 package(default_visibility = ["//visibility:public"])
 
 # CPython 3.11 from Debian bookworm's .debs (tools/image/make-interpreter.sh):
 # a real interpreter tree, relocatable (the stdlib is found from the executable).
 # Its shared libraries come from the base layer (@pyimage_base).
+interpreter_links(
+    name = "links",
+    links = %r,
+)
+
 py_runtime(
     name = "runtime",
     # Tests run this interpreter from here and may write bytecode caches
@@ -89,7 +130,7 @@ py_runtime(
             "**/__pycache__/**",
             "**/*.pyc",
         ],
-    ),
+    ) + [":links"],
     interpreter = "python/bin/python3.11",
     python_version = "PY3",
     # The py_binary launcher runs with the first python3.11 on PATH; in the
@@ -109,7 +150,7 @@ toolchain(
 )
 
 exports_files(["python/VERSION"])
-""")
+""" % {k: links[k] for k in sorted(links)})
 
 _python_repo = repository_rule(
     implementation = _python_impl,

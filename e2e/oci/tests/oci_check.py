@@ -105,6 +105,22 @@ def entries_of(blob):
     return out
 
 
+def paths_twice(blobs):
+    """Non-directory paths that two of `blobs` (or one blob twice) hold: a file shipped
+    twice, e.g. a link's target copied next to the link."""
+    seen, twice = {}, []
+    for blob in blobs:
+        with Uncompressed(blob) as f, tarfile.open(fileobj=f, mode="r|") as t:
+            for ti in t:
+                if ti.isdir():
+                    continue
+                p = norm(ti.name)
+                if p in seen:
+                    twice.append("%s in %s and %s" % (p, seen[p], blob))
+                seen[p] = blob
+    return twice
+
+
 def summary(ti):
     """What must agree between a layer entry and the flattened file system."""
     kind = {tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file", tarfile.DIRTYPE: "dir", tarfile.SYMTYPE: "symlink", tarfile.LNKTYPE: "hardlink"}.get(ti.type, "type %r" % ti.type)
@@ -239,6 +255,9 @@ def with_parents(entries):
 
 
 def cmd_export(a):
+    twice = paths_twice(a.layer)
+    if twice:
+        fail(twice, "a path in two of our layers (or twice in one)")
     union, origin = {}, {}
     for blob in [a.base] + a.layer:
         for path, ti in entries_of(blob).items():
@@ -270,7 +289,7 @@ def cmd_export(a):
     if dangling:
         fail(dangling, "symlinks that do not resolve inside the image")
     ours = sum(1 for p in links if origin[p] != a.base)
-    print("ok %d paths = union of base + %d layers (nothing lost, nothing extra, same metadata); %d of %d symlinks resolve inside the image (all %d of our layers'); base links into runtime mounts or trimmed folders: %s" % (len(exported), len(a.layer), len(links) - len(tolerated), len(links), ours, ", ".join(sorted(tolerated)) or "-"))
+    print("ok %d paths = union of base + %d layers (nothing lost, nothing extra, same metadata, no path twice in our layers); %d of %d symlinks resolve inside the image (all %d of our layers'); base links into runtime mounts or trimmed folders: %s" % (len(exported), len(a.layer), len(links) - len(tolerated), len(links), ours, ", ".join(sorted(tolerated)) or "-"))
 
 
 def cmd_rootfs(a):

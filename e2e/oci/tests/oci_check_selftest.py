@@ -169,6 +169,15 @@ class OciCheckSelfTest(unittest.TestCase):
         export = BASE + PY + APP[:2] + [(APP[2][0], APP[2][1], 0o755, None)]
         self.assert_fails(self.export(Image(self.d, export=export)), "differs: /app/.runfiles/_main/service/main.py")
 
+    def test_path_twice_in_our_layers(self):
+        app = APP + [("app/.runfiles/py/bin/python3.11", b"ELF", 0o755, None)]
+        self.assert_fails(self.export(Image(self.d, app=app)), "/app/.runfiles/py/bin/python3.11 in ")
+
+    def test_link_kept_next_to_its_target_passes(self):
+        py = PY + [("app/.runfiles/py/bin/python3", None, 0o777, "python3.11")]
+        rc, out = self.export(Image(self.d, py=py))
+        self.assertEqual(rc, 0, out)
+
     def test_dangling_symlink_in_our_layer(self):
         app = APP + [("app/.runfiles/lib.so", None, 0o777, "missing.so")]
         self.assert_fails(self.export(Image(self.d, app=app)), "/app/.runfiles/lib.so -> missing.so")

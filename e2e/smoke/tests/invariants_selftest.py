@@ -38,7 +38,7 @@ def entry(name, data=b"", mode=0o644, link=None, kind=None):
 
 def good_layers():
     return [
-        [entry(RF + PY, b"ELF", 0o755)],
+        [entry(RF + PY, b"ELF", 0o755), entry(RF + PY[: -len(".11")], link="python3.11")],
         [entry(RF + REQ, b"# requests")],
         [entry(RF + "_main/lib/greeting.py", b"def greeting(n): pass\n")],
         [
@@ -53,6 +53,7 @@ def good_layers():
 RUNFILES = [
     "launcher\tapp",
     "file\t" + PY,
+    "file\t" + PY[: -len(".11")],
     "file\t" + REQ,
     "file\t_main/lib/greeting.py",
     "file\t_main/app/main.py",
@@ -122,6 +123,17 @@ class SelfTest(unittest.TestCase):
         layers = good_layers()
         layers[3][1] = entry("app/app.runfiles", link="runfiles-missing")
         self.assert_fails(layers, "test_symlinks_resolve_inside_the_image")
+
+    def test_interpreter_link_materialised(self):
+        layers = good_layers()
+        layers[0][1] = entry(RF + PY[: -len(".11")], b"ELF", 0o755)
+        self.assert_fails(layers, "test_interpreter_keeps_its_links")
+
+    def test_link_to_a_file_of_the_same_layer_shipped_twice(self):
+        layers = good_layers()
+        layers[3].append(entry(RF + "_main/app/again.py", link="main.py"))
+        layers[3].append(entry(RF + "_main/app/again.py", b"print(1)\n"))
+        self.assert_fails(layers, "test_no_path_twice_in_a_layer")
 
     def test_wrong_owner(self):
         layers = good_layers()

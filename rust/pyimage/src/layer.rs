@@ -13,7 +13,7 @@ use crate::atomic::AtomicFile;
 use crate::compress::{Compression, LayerStream, StreamSummary};
 use crate::descriptor::{sha256_string, Descriptor, Package, SCHEMA};
 use crate::error::{Error, IoContext, Result};
-use crate::manifest::{parse_manifest, LineKind};
+use crate::manifest::{parse_manifest, LineKind, ManifestLine};
 use crate::paths::{check_name, join, normalize_dest, parent, relative, resolve_relative};
 use crate::tarfmt::{encode_header, padding, EntryType, HeaderSpec};
 
@@ -492,58 +492,7 @@ impl<'a> Collector<'a> {
                     reason: "only a tree may be placed at the image root".into(),
                 });
             }
-            let kind = match l.kind {
-                LineKind::File | LineKind::Exec | LineKind::Data => {
-                    let src = PathBuf::from(l.arg.clone().unwrap_or_default());
-                    let md = fs::metadata(&src).at(&src)?;
-                    if !md.is_file() {
-                        return Err(Error::Manifest {
-                            file: file.to_path_buf(),
-                            line: l.line,
-                            msg: format!(
-                                "{} is not a regular file (use `tree` for directories)",
-                                src.display()
-                            ),
-                        });
-                    }
-                    // unreadable inputs fail when read, naming the file (the temp output is removed)
-                    Kind::File {
-                        mode: match l.kind {
-                            LineKind::Exec => FileMode::Exec,
-                            LineKind::Data => FileMode::Data,
-                            _ => FileMode::FromContent,
-                        },
-                        size: md.len(),
-                        src: Some(src),
-                    }
-                }
-                LineKind::Symlink => Kind::Symlink {
-                    target: l.arg.clone().unwrap_or_default(),
-                    from_manifest: true,
-                },
-                LineKind::Linkof => {
-                    let src = PathBuf::from(l.arg.clone().unwrap_or_default());
-                    let target = to_utf8(fs::read_link(&src).at(&src)?)?;
-                    if target.is_empty() {
-                        return Err(Error::Symlink {
-                            link: src.display().to_string(),
-                            target,
-                            reason: "empty link target".into(),
-                        });
-                    }
-                    Kind::Symlink {
-                        target,
-                        from_manifest: true,
-                    }
-                }
-                LineKind::Dir => Kind::Dir,
-                LineKind::Empty => Kind::File {
-                    src: None,
-                    size: 0,
-                    mode: FileMode::Data,
-                },
-                LineKind::Tree => unreachable!("handled above"),
-            };
+            let kind = manifest_kind(file, &l)?;
             self.add(dest, kind, origin)?;
         }
         Ok(())
@@ -624,6 +573,90 @@ impl<'a> Collector<'a> {
         }
         Ok(())
     }
+}
+
+/// The entry of one manifest line (every kind but `tree`).
+fn manifest_kind(file: &Path, l: &ManifestLine) -> Result<Kind> {
+    let arg = l.arg.clone().unwrap_or_default();
+    Ok(match l.kind {
+        LineKind::File | LineKind::Exec | LineKind::Data => {
+            regular_file(file, l, PathBuf::from(arg))?
+        }
+        LineKind::Generated => {
+            let src = PathBuf::from(arg);
+            match fs::symlink_metadata(&src) {
+                // a symlink artifact: Bazel stages it with its own relative target (a
+                // generated file is staged as an absolute link to the execroot, or is no link)
+                Ok(md) if md.file_type().is_symlink() => {
+                    let target = to_utf8(fs::read_link(&src).at(&src)?)?;
+                    if target.starts_with('/') {
+                        regular_file(file, l, src)?
+                    } else {
+                        Kind::Symlink {
+                            target: nonempty_target(&src, target)?,
+                            from_manifest: true,
+                        }
+                    }
+                }
+                _ => regular_file(file, l, src)?,
+            }
+        }
+        LineKind::Symlink => Kind::Symlink {
+            target: arg,
+            from_manifest: true,
+        },
+        LineKind::Linkof => {
+            let src = PathBuf::from(arg);
+            let target = to_utf8(fs::read_link(&src).at(&src)?)?;
+            Kind::Symlink {
+                target: nonempty_target(&src, target)?,
+                from_manifest: true,
+            }
+        }
+        LineKind::Dir => Kind::Dir,
+        LineKind::Empty => Kind::File {
+            src: None,
+            size: 0,
+            mode: FileMode::Data,
+        },
+        LineKind::Tree => unreachable!("handled by add_manifest"),
+    })
+}
+
+fn nonempty_target(src: &Path, target: String) -> Result<String> {
+    if target.is_empty() {
+        return Err(Error::Symlink {
+            link: src.display().to_string(),
+            target,
+            reason: "empty link target".into(),
+        });
+    }
+    Ok(target)
+}
+
+/// A regular file entry with SRC's content (SRC followed if it is a symlink).
+fn regular_file(file: &Path, l: &ManifestLine, src: PathBuf) -> Result<Kind> {
+    let md = fs::metadata(&src).at(&src)?;
+    if !md.is_file() {
+        return Err(Error::Manifest {
+            file: file.to_path_buf(),
+            line: l.line,
+            msg: format!(
+                "{} is not a regular file (use `tree` for directories)",
+                src.display()
+            ),
+        });
+    }
+    // unreadable inputs fail when read, naming the file (the temp output is removed)
+    Ok(Kind::File {
+        mode: match l.kind {
+            LineKind::Exec => FileMode::Exec,
+            LineKind::Data => FileMode::Data,
+            _ => FileMode::FromContent,
+        },
+        size: md.len(),
+        src: Some(src),
+    })
 }
 
 /// The target to store for a tree symlink whose target stays inside the tree (relative, as

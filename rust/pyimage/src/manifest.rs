@@ -1,8 +1,8 @@
 //! The manifest format of `pyimage layer --manifest` (see `docs/tool.md`).
 //!
 //! UTF-8 text, one entry per line (`\n`), TAB-separated fields, empty lines ignored:
-//! `file DEST SRC`, `exec DEST SRC`, `data DEST SRC`, `symlink DEST TARGET`, `linkof DEST SRC`, `dir DEST`,
-//! `empty DEST`, `tree DEST SRC`.
+//! `file DEST SRC`, `exec DEST SRC`, `data DEST SRC`, `generated DEST SRC`, `symlink DEST TARGET`,
+//! `linkof DEST SRC`, `dir DEST`, `empty DEST`, `tree DEST SRC`.
 
 /// The kind of a manifest line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,11 @@ pub(crate) enum LineKind {
     /// `data DEST SRC`: a regular file that is never executable, whatever SRC's mode (Bazel
     /// leaves generated files executable on disk, e.g. the runfiles `_repo_mapping`)
     Data,
+    /// `generated DEST SRC`: the output of a Bazel action. A symlink with a relative target is a
+    /// symlink artifact (`ctx.actions.declare_symlink`; Bazel stages it as is, while it stages
+    /// a generated file as an absolute link to the execroot) and is stored as that link; any
+    /// other SRC is a `file`
+    Generated,
     /// `symlink DEST TARGET`
     Symlink,
     /// `linkof DEST SRC`
@@ -33,6 +38,7 @@ impl LineKind {
             LineKind::File => "file",
             LineKind::Exec => "exec",
             LineKind::Data => "data",
+            LineKind::Generated => "generated",
             LineKind::Symlink => "symlink",
             LineKind::Linkof => "linkof",
             LineKind::Dir => "dir",
@@ -46,6 +52,7 @@ impl LineKind {
             "file" => LineKind::File,
             "exec" => LineKind::Exec,
             "data" => LineKind::Data,
+            "generated" => LineKind::Generated,
             "symlink" => LineKind::Symlink,
             "linkof" => LineKind::Linkof,
             "dir" => LineKind::Dir,
@@ -97,7 +104,7 @@ pub(crate) fn parse_manifest(text: &str) -> Result<Vec<ManifestLine>, (usize, St
             (
                 line,
                 format!(
-                    "unknown entry kind {:?} (expected file, exec, data, symlink, linkof, dir, empty or tree, TAB-separated)",
+                    "unknown entry kind {:?} (expected file, exec, data, generated, symlink, linkof, dir, empty or tree, TAB-separated)",
                     fields[0]
                 ),
             )
@@ -139,9 +146,10 @@ mod tests {
 
     #[test]
     fn parses_all_kinds() {
-        let m = "file\t/a\tsrc/a\nexec\t/b\tsrc/b\n\nsymlink\t/c\t../x\nlinkof\t/d\tl\ndir\t/e\nempty\t/f\ntree\t/g\tt\n";
+        let m = "file\t/a\tsrc/a\nexec\t/b\tsrc/b\n\nsymlink\t/c\t../x\nlinkof\t/d\tl\ndir\t/e\nempty\t/f\ntree\t/g\tt\ngenerated\t/h\tout/h\n";
         let v = parse_manifest(m).unwrap();
-        assert_eq!(v.len(), 7);
+        assert_eq!(v.len(), 8);
+        assert_eq!(v[7].kind, LineKind::Generated);
         assert_eq!(v[2].kind, LineKind::Symlink);
         assert_eq!(v[2].line, 4);
         assert_eq!(v[4].arg, None);

@@ -11,6 +11,7 @@ fn kind() -> impl Strategy<Value = LineKind> {
     prop_oneof![
         Just(LineKind::File),
         Just(LineKind::Exec),
+        Just(LineKind::Generated),
         Just(LineKind::Symlink),
         Just(LineKind::Linkof),
         Just(LineKind::Dir),

@@ -1190,3 +1190,52 @@ fn manifest_data_entries_are_never_executable() {
         "{listing}"
     );
 }
+
+#[test]
+fn generated_entries_keep_symlink_artifacts_and_follow_staged_files() {
+    let d = tmp();
+    let p = d.path();
+    // as Bazel stages an action's inputs in its sandbox: a symlink artifact keeps its own
+    // relative target; a generated file is an absolute link to the execroot (or no link)
+    write(&p.join("execroot/out/gen.py"), b"#!/usr/bin/env python3\n", 0o644);
+    write(&p.join("out/plain.txt"), b"plain\n", 0o644);
+    symlink(p.join("execroot/out/gen.py"), p.join("out/gen.py")).unwrap();
+    symlink("python3.11", p.join("out/python3")).unwrap();
+    fs::write(
+        p.join("m.txt"),
+        "generated\tbin/python3\tout/python3\n\
+         generated\tbin/gen.py\tout/gen.py\n\
+         generated\tbin/plain.txt\tout/plain.txt\n",
+    )
+    .unwrap();
+    layer(p, "g", &["--manifest", "m.txt", "--prefix", "/app"]);
+    let l = list(p, "g.blob");
+    for want in [
+        "lrwxrwxrwx 0/0          0 app/bin/python3 -> python3.11",
+        "-rwxr-xr-x 0/0         23 app/bin/gen.py",
+        "-rw-r--r-- 0/0          6 app/bin/plain.txt",
+    ] {
+        assert!(l.lines().any(|x| x == want), "missing {want:?} in\n{l}");
+    }
+    // a symlink artifact climbing above the image root is refused, naming it
+    symlink("../../../../etc/passwd", p.join("out/escape")).unwrap();
+    fs::write(p.join("m2.txt"), "generated\tbin/escape\tout/escape\n").unwrap();
+    let err = fails(
+        &[
+            "layer",
+            "--output",
+            "o",
+            "--descriptor",
+            "o.json",
+            "--manifest",
+            "m2.txt",
+            "--prefix",
+            "/app",
+        ],
+        p,
+    );
+    assert!(
+        err.contains("/app/bin/escape") && err.contains("climbs above the image root"),
+        "{err}"
+    );
+}
