@@ -495,7 +495,9 @@ impl<'a> Collector<'a> {
             let kind = match l.kind {
                 LineKind::File | LineKind::Exec | LineKind::Data => {
                     let src = PathBuf::from(l.arg.clone().unwrap_or_default());
-                    let md = fs::metadata(&src).at(&src)?;
+                    let md = fs::metadata(&src).map_err(|e| {
+                        manifest_err(file, l.line, format!("{}: {e}", src.display()))
+                    })?;
                     if !md.is_file() {
                         return Err(Error::Manifest {
                             file: file.to_path_buf(),
@@ -523,7 +525,8 @@ impl<'a> Collector<'a> {
                 },
                 LineKind::Linkof => {
                     let src = PathBuf::from(l.arg.clone().unwrap_or_default());
-                    let target = to_utf8(fs::read_link(&src).at(&src)?)?;
+                    let target = read_manifest_link(file, l.line, &src)?;
+                    let target = to_utf8(target)?;
                     if target.is_empty() {
                         return Err(Error::Symlink {
                             link: src.display().to_string(),
@@ -754,6 +757,27 @@ impl Content {
     }
 }
 
+/// Reads the link SRC of a `linkof` line, naming the manifest and line on failure.
+fn read_manifest_link(file: &Path, line: usize, src: &Path) -> Result<PathBuf> {
+    fs::read_link(src).map_err(|e| {
+        let msg = if e.kind() == std::io::ErrorKind::InvalidInput {
+            format!("`linkof` needs a symlink, but {} is not one", src.display())
+        } else {
+            format!("{}: {e}", src.display())
+        };
+        manifest_err(file, line, msg)
+    })
+}
+
+/// An error at `file:line` of a manifest.
+fn manifest_err(file: &Path, line: usize, msg: String) -> Error {
+    Error::Manifest {
+        file: file.to_path_buf(),
+        line,
+        msg,
+    }
+}
+
 /// Writes one layer and its descriptor.
 pub fn write_layer(opts: &LayerOptions) -> Result<()> {
     let level = opts
@@ -767,6 +791,10 @@ pub fn write_layer(opts: &LayerOptions) -> Result<()> {
             )));
         }
     }
+    crate::atomic::check_distinct_outputs(&[
+        ("--output", &opts.output),
+        ("--descriptor", &opts.descriptor),
+    ])?;
     let c = collect_entries(opts)?;
 
     let mut out = AtomicFile::create(&opts.output)?;
@@ -782,10 +810,7 @@ pub fn write_layer(opts: &LayerOptions) -> Result<()> {
     let (file, sum) = stream.finish()?;
     out.put_back(file);
     let descriptor = layer_descriptor(opts, &sum, &counts, c.skipped);
-    // descriptor first: a blob is never in place without its descriptor being complete
-    descriptor.write(&opts.descriptor)?;
-    out.commit()?;
-    Ok(())
+    descriptor.commit_with(&opts.descriptor, out)
 }
 
 /// Every entry of the layer from the trees and manifests, checked and with final symlink

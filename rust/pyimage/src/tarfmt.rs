@@ -18,6 +18,12 @@ pub(crate) const BLOCK: usize = 512;
 /// The end-of-archive marker we write: exactly two zero blocks, no padding to a record size.
 pub(crate) const EOA_LEN: usize = 2 * BLOCK;
 
+/// Largest PAX (`x`) or GNU long-name (`L`, `K`) extended header the reader accepts: it is
+/// held in memory, and pyimage itself never writes one above a few KiB (a path and a link
+/// target of at most 4096 bytes each, plus numbers). Global headers (`g`) are skipped
+/// unread, whatever their size.
+pub(crate) const MAX_EXTENDED_HEADER: u64 = 1 << 20;
+
 /// Kind of a tar entry we write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EntryType {
@@ -206,21 +212,6 @@ pub(crate) struct ReadEntry {
 }
 
 impl ReadEntry {
-    /// The path without leading `./` or `/` and without trailing `/`.
-    pub(crate) fn normalized_path(&self) -> &str {
-        let mut p = self.path.as_str();
-        loop {
-            if let Some(r) = p.strip_prefix("./") {
-                p = r;
-            } else if let Some(r) = p.strip_prefix('/') {
-                p = r;
-            } else {
-                break;
-            }
-        }
-        p.trim_end_matches('/')
-    }
-
     /// Whether this is a directory entry.
     pub(crate) fn is_dir(&self) -> bool {
         self.typeflag == b'5'
@@ -371,6 +362,12 @@ impl<R: Read> TarReader<R> {
             }
             let typeflag = if block[156] == 0 { b'0' } else { block[156] };
             let size = parse_num(&block[124..136])?;
+            if matches!(typeflag, b'x' | b'L' | b'K') && size > MAX_EXTENDED_HEADER {
+                return Err(format!(
+                    "extended header (type {}) of {size} bytes is larger than the {MAX_EXTENDED_HEADER}-byte cap",
+                    char::from(typeflag)
+                ));
+            }
             match typeflag {
                 b'x' => {
                     let data = self.read_data(size).map_err(|e| e.to_string())?;
@@ -387,7 +384,8 @@ impl<R: Read> TarReader<R> {
                     continue;
                 }
                 b'g' => {
-                    self.read_data(size).map_err(|e| e.to_string())?;
+                    self.skip(size.saturating_add(padding(size) as u64))
+                        .map_err(|e| e.to_string())?;
                     continue;
                 }
                 b'L' | b'K' => {
@@ -424,7 +422,7 @@ impl<R: Read> TarReader<R> {
                 b'1' | b'2' | b'3' | b'4' | b'5' | b'6' => 0,
                 _ => size,
             };
-            self.skip(content + padding(content) as u64)
+            self.skip(content.saturating_add(padding(content) as u64))
                 .map_err(|e| e.to_string())?;
             self.entries += 1;
             return Ok(Some(entry));

@@ -179,6 +179,10 @@ impl<'de> Deserialize<'de> for Groups {
     }
 }
 
+/// Largest base-image layer count accepted (plan `base_layers`, `--base-layers`): far above
+/// any real image, and small enough that adding our layers cannot wrap.
+pub(crate) const MAX_BASE_LAYERS: u64 = u32::MAX as u64;
+
 /// `PLAN.json`: what the rules planned for one `py_image_layer` target.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]
@@ -220,10 +224,7 @@ pub(super) struct UnmatchedPattern {
 impl Plan {
     /// Parses a plan from JSON text; `path` is used in messages only.
     pub(super) fn parse(text: &str, path: &Path) -> Result<Self> {
-        let mut plan: Plan = serde_json::from_str(text).map_err(|cause| Error::Json {
-            path: path.to_owned(),
-            cause,
-        })?;
+        let mut plan: Plan = crate::descriptor::strict_json(text, path, "layer plan")?;
         plan.normalize();
         plan.check(path)?;
         Ok(plan)
@@ -264,6 +265,18 @@ impl Plan {
             return Err(invalid(format!(
                 "plan schema {} is newer than this tool understands (1); update pyimage",
                 self.schema
+            )));
+        }
+        let max = crate::descriptor::MAX_JSON_NUMBER;
+        if self.base_layers > MAX_BASE_LAYERS {
+            return Err(invalid(format!(
+                "base_layers {} is out of range (valid: 0..={MAX_BASE_LAYERS})",
+                self.base_layers
+            )));
+        }
+        if let Some((name, v)) = self.package_bytes.iter().find(|(_, v)| **v > max) {
+            return Err(invalid(format!(
+                "package_bytes of {name}: {v} is out of range (valid: 0..={max})"
             )));
         }
         let t = &self.thresholds;
