@@ -446,3 +446,22 @@ fn report_and_validate_load_plans_and_descriptors_strictly() {
         "{err}"
     );
 }
+
+#[test]
+fn list_escapes_control_characters_in_names() {
+    let d = tmp();
+    let p = d.path();
+    fs::write(
+        p.join("ctl.tar"),
+        raw_tar(&[
+            ("app/a\nb", b'0', "", b""),
+            ("app/l", b'2', "x\x1b[2J", b""),
+        ]),
+    )
+    .unwrap();
+    let out = ok(&["list", "ctl.tar"], p);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].ends_with(r" app/a\nb"), "{out}");
+    assert!(lines[1].ends_with(r"app/l -> x\u{1b}[2J"), "{out}");
+}
