@@ -678,4 +678,79 @@ mod tests {
         })
         .path
     }
+
+    /// Fuzz cases per property: `PYIMAGE_FUZZ_CASES` (CI runs a larger count), else 256.
+    fn fuzz_cases() -> u32 {
+        std::env::var("PYIMAGE_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256)
+    }
+
+    /// Reads every entry; the reader must end (entry or error) without panicking.
+    fn read_all(bytes: Vec<u8>) {
+        let mut r = TarReader::new(std::io::Cursor::new(bytes));
+        for _ in 0..10_000 {
+            match r.next_entry() {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return,
+            }
+        }
+        panic!("reader did not terminate");
+    }
+
+    /// A small valid tar: a PAX-headed long path, a file with content, a symlink.
+    fn seed() -> Vec<u8> {
+        let mut out = Vec::new();
+        let long = format!("app/{}", "p".repeat(150));
+        encode_header(&dir("app"), &mut out);
+        encode_header(
+            &HeaderSpec {
+                size: 5,
+                ..empty_file(&long)
+            },
+            &mut out,
+        );
+        out.extend_from_slice(b"hello");
+        out.resize(out.len().div_ceil(BLOCK) * BLOCK, 0);
+        encode_header(&symlink("app/l", "../x"), &mut out);
+        out.resize(out.len() + EOA_LEN, 0);
+        out
+    }
+
+    /// Fixes a header's checksum so mutations reach the parsing behind it.
+    fn fix_checksum(block: &mut [u8]) {
+        block[148..156].copy_from_slice(b"        ");
+        let sum: u32 = block.iter().map(|&b| u32::from(b)).sum();
+        block[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(fuzz_cases()))]
+
+        #[test]
+        fn reader_survives_arbitrary_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000)) {
+            read_all(bytes);
+        }
+
+        #[test]
+        fn reader_survives_mutated_tars(
+            edits in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 1..24),
+            fix in proptest::prelude::any::<bool>(),
+        ) {
+            let mut t = seed();
+            let n = t.len();
+            for (at, b) in &edits {
+                t[at % n] = *b;
+            }
+            if fix {
+                for h in 0..n / BLOCK {
+                    if t[h * BLOCK..(h + 1) * BLOCK].iter().any(|&b| b != 0) {
+                        fix_checksum(&mut t[h * BLOCK..(h + 1) * BLOCK]);
+                    }
+                }
+            }
+            read_all(t);
+        }
+    }
 }
