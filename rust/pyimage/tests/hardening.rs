@@ -465,3 +465,47 @@ fn list_escapes_control_characters_in_names() {
     assert!(lines[0].ends_with(r" app/a\nb"), "{out}");
     assert!(lines[1].ends_with(r"app/l -> x\u{1b}[2J"), "{out}");
 }
+
+/// Documented in docs/security.md: a run killed by SIGTERM leaves no output and no
+/// descriptor in place (its hidden temporary file may stay beside them).
+#[test]
+fn sigterm_mid_run_leaves_no_partial_output() {
+    let d = tmp();
+    let p = d.path();
+    // 4 GiB of holes: long enough to be killed while writing
+    let big = fs::File::create(p.join("big.bin")).unwrap();
+    big.set_len(4 << 30).unwrap();
+    drop(big);
+    let mut child = pyimage()
+        .args(["layer", "--output", "l.tgz", "--descriptor", "l.json"])
+        .args(["--tree", "big.bin=/big.bin", "--threads", "1"])
+        .current_dir(p)
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let temp_seen = || {
+        fs::read_dir(p).unwrap().any(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".l.tgz.tmp")
+        })
+    };
+    while !temp_seen() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it was killed"
+        );
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert!(!p.join("l.tgz").exists() && !p.join("l.json").exists());
+}
