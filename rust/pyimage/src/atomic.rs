@@ -3,6 +3,7 @@
 
 use std::fs::{self, File};
 use std::io::Write;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,6 +33,63 @@ pub fn emit(path: Option<&Path>, text: &str) -> Result<()> {
     }
 }
 
+/// Refuses to replace `dest` unless it is a regular file or does not exist: an output
+/// pointed at a device, FIFO, socket, directory or symlink would otherwise be deleted (as
+/// root, `--output /dev/null` would remove `/dev/null`).
+pub(crate) fn check_replaceable(dest: &Path) -> Result<()> {
+    let meta = match fs::symlink_metadata(dest) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dest, e)),
+    };
+    let ft = meta.file_type();
+    if ft.is_file() {
+        return Ok(());
+    }
+    let kind = if ft.is_symlink() {
+        "a symlink"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    Err(Error::Invalid(format!(
+        "refusing to write {}: it exists and is {kind}; only a regular file (or nothing) is replaced (choose another output path)",
+        dest.display()
+    )))
+}
+
+/// Fails when two outputs name the same file, also when spelled differently (`a/x` and
+/// `./a/../a/x`): parents are compared canonicalised, names as given.
+pub(crate) fn check_distinct_outputs(outputs: &[(&str, &Path)]) -> Result<()> {
+    let key = |p: &Path| {
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let parent = fs::canonicalize(&parent).unwrap_or(parent);
+        (parent, p.file_name().map(std::ffi::OsStr::to_os_string))
+    };
+    for (i, (flag_a, a)) in outputs.iter().enumerate() {
+        for (flag_b, b) in &outputs[i + 1..] {
+            if key(a) == key(b) {
+                return Err(Error::Invalid(format!(
+                    "{flag_a} {} and {flag_b} {} are the same file; give each output its own path",
+                    a.display(),
+                    b.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A file written under a temporary name in the destination's directory and renamed into
 /// place by [`AtomicFile::commit`]; removed if dropped before that.
 #[derive(Debug)]
@@ -44,8 +102,10 @@ pub(crate) struct AtomicFile {
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl AtomicFile {
-    /// Creates the temporary file next to `dest`.
+    /// Creates the temporary file next to `dest` (refusing a `dest` that is not a regular
+    /// file: see [`check_replaceable`]).
     pub(crate) fn create(dest: &Path) -> Result<Self> {
+        check_replaceable(dest)?;
         let dir = match dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -77,6 +137,11 @@ impl AtomicFile {
         }
     }
 
+    /// The destination path.
+    pub(crate) fn dest(&self) -> &Path {
+        &self.dest
+    }
+
     /// The open temporary file.
     pub(crate) fn file(&mut self) -> &mut File {
         self.file.as_mut().expect("file open")
@@ -97,6 +162,8 @@ impl AtomicFile {
         // no fsync: the rename is atomic for readers; durability across a power loss is
         // Bazel's concern (it re-runs actions whose outputs are missing or damaged)
         drop(self.file.take());
+        // again: the destination may have been replaced while the output was written
+        check_replaceable(&self.dest)?;
         // Remove an old output first: ext4 (auto_da_alloc) flushes a file renamed over an
         // existing one to disk synchronously, which made overwriting runs slower than fresh
         // ones. Readers still see the old file, no file, or the complete new one.

@@ -358,6 +358,9 @@ fn threads(t: Option<usize>) -> usize {
     }
 }
 
+/// Largest `--mtime`: the tar header's 11 octal digits (2242-03-16).
+const MAX_MTIME: u64 = 0o77_777_777_777;
+
 /// Builds [`LayerOptions`] from the command line.
 fn layer_options(a: &LayerArgs) -> anyhow::Result<LayerOptions> {
     let mut o = LayerOptions::new(&a.output, &a.descriptor);
@@ -388,15 +391,29 @@ fn layer_options(a: &LayerArgs) -> anyhow::Result<LayerOptions> {
     let (uid, gid) = a
         .owner
         .split_once(':')
-        .and_then(|(u, g)| Some((u.parse().ok()?, g.parse().ok()?)))
+        .and_then(|(u, g)| Some((u.parse::<u64>().ok()?, g.parse::<u64>().ok()?)))
         .with_context(|| {
             format!(
                 "--owner {:?}: expected numeric UID:GID such as 0:0 or 1000:1000",
                 a.owner
             )
         })?;
+    // IDs are 32-bit on Linux: a larger one is written (PAX) but no extractor can apply it
+    let max_id = u64::from(u32::MAX);
+    if uid > max_id || gid > max_id {
+        bail!(
+            "--owner {:?}: UID and GID must be in the range 0..={max_id}",
+            a.owner
+        );
+    }
     o.uid = uid;
     o.gid = gid;
+    if a.mtime > MAX_MTIME {
+        bail!(
+            "--mtime {}: out of range (valid: 0..={MAX_MTIME}, the 11 octal digits of a tar header, year 2242)",
+            a.mtime
+        );
+    }
     o.mtime = a.mtime;
     o.external_symlinks = a.external_symlinks.into();
     o.allow_escaping_symlinks = a.allow_escaping_symlinks;

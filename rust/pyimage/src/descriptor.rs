@@ -5,9 +5,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::write_file;
+use std::io::Write;
+
+use crate::atomic::AtomicFile;
 use crate::compress::Compression;
-use crate::error::{read_text, Error, Result};
+use crate::error::{read_text, Error, IoContext, Result};
 
 /// Current descriptor schema version.
 pub(crate) const SCHEMA: u32 = 1;
@@ -65,16 +67,14 @@ impl Descriptor {
     /// Reads and checks a descriptor file.
     pub(crate) fn read(path: &Path) -> Result<Self> {
         let text = read_text(path)?;
-        let d: Descriptor = serde_json::from_str(&text).map_err(|cause| Error::Json {
-            path: path.to_path_buf(),
-            cause,
-        })?;
+        let d: Descriptor = strict_json(&text, path, "descriptor")?;
         if d.schema != SCHEMA {
             return Err(Error::BadDescriptor {
                 path: path.to_path_buf(),
                 msg: format!("unsupported schema {} (expected {SCHEMA})", d.schema),
             });
         }
+        d.check_ranges(path)?;
         if d.eoa_offset > d.size {
             return Err(Error::BadDescriptor {
                 path: path.to_path_buf(),
@@ -87,6 +87,30 @@ impl Descriptor {
         Ok(d)
     }
 
+    /// Refuses sizes and counts above [`MAX_JSON_NUMBER`], so that totals over many
+    /// descriptors cannot wrap around.
+    fn check_ranges(&self, path: &Path) -> Result<()> {
+        let mut fields = vec![
+            ("size", self.size),
+            ("eoa_offset", self.eoa_offset),
+            ("entries", self.entries),
+            ("files", self.files),
+            ("uncompressed_size", self.uncompressed_size),
+            ("skipped", self.skipped),
+        ];
+        for p in &self.packages {
+            fields.push(("packages[].files", p.files));
+            fields.push(("packages[].bytes", p.bytes));
+        }
+        match fields.into_iter().find(|(_, v)| *v > MAX_JSON_NUMBER) {
+            Some((field, v)) => Err(Error::BadDescriptor {
+                path: path.to_path_buf(),
+                msg: format!("{field} {v} is out of range (valid: 0..={MAX_JSON_NUMBER})"),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Serialises with a trailing newline (field order fixed by the struct).
     pub(crate) fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("descriptor serialises");
@@ -94,10 +118,52 @@ impl Descriptor {
         s
     }
 
-    /// Writes the descriptor atomically.
-    pub(crate) fn write(&self, path: &Path) -> Result<()> {
-        write_file(path, self.to_json().as_bytes())
+    /// Puts `blob` and this descriptor (at `path`) in place together: the descriptor is
+    /// written completely under a temporary name first, then the blob is renamed, then the
+    /// descriptor. A failed blob commit leaves no new descriptor (its temp file is removed);
+    /// a failed descriptor commit removes the just-renamed blob, so no descriptor ever
+    /// describes a blob that was not written.
+    pub(crate) fn commit_with(&self, path: &Path, blob: AtomicFile) -> Result<()> {
+        let mut desc = AtomicFile::create(path)?;
+        desc.file().write_all(self.to_json().as_bytes()).at(path)?;
+        let blob_path = blob.dest().to_path_buf();
+        blob.commit()?;
+        desc.commit().inspect_err(|_| {
+            let _ = std::fs::remove_file(&blob_path);
+        })
     }
+}
+
+/// Largest size or count accepted in a descriptor or plan: 2^53, the largest integer every
+/// JSON reader holds exactly, and small enough that sums over a million layers cannot wrap.
+pub(crate) const MAX_JSON_NUMBER: u64 = 1 << 53;
+
+/// Parses `text` as one JSON object of type `T`; anything else (an array, a number, ...) is
+/// refused naming `path` and `what` (serde would read a struct from an array). Parsed
+/// straight from the text, so visitors that keep object order or catch repeated keys work.
+pub(crate) fn strict_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+    what: &str,
+) -> Result<T> {
+    let first = text.trim_start().chars().next();
+    if first.is_some_and(|c| c != '{') {
+        let found = match first {
+            Some('[') => "an array",
+            Some('"') => "a string",
+            Some('t' | 'f') => "a boolean",
+            Some('n') => "null",
+            _ => "a number",
+        };
+        return Err(Error::Invalid(format!(
+            "{}: a {what} must be a JSON object, found {found}",
+            path.display()
+        )));
+    }
+    serde_json::from_str(text).map_err(|cause| Error::Json {
+        path: path.to_path_buf(),
+        cause,
+    })
 }
 
 /// Formats a digest as `sha256:<hex>`.

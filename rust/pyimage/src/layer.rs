@@ -607,7 +607,7 @@ fn manifest_kind(file: &Path, l: &ManifestLine) -> Result<Kind> {
         },
         LineKind::Linkof => {
             let src = PathBuf::from(arg);
-            let target = to_utf8(fs::read_link(&src).at(&src)?)?;
+            let target = to_utf8(read_manifest_link(file, l.line, &src)?)?;
             Kind::Symlink {
                 target: nonempty_target(&src, target)?,
                 from_manifest: true,
@@ -636,7 +636,8 @@ fn nonempty_target(src: &Path, target: String) -> Result<String> {
 
 /// A regular file entry with SRC's content (SRC followed if it is a symlink).
 fn regular_file(file: &Path, l: &ManifestLine, src: PathBuf) -> Result<Kind> {
-    let md = fs::metadata(&src).at(&src)?;
+    let md = fs::metadata(&src)
+        .map_err(|e| manifest_err(file, l.line, format!("{}: {e}", src.display())))?;
     if !md.is_file() {
         return Err(Error::Manifest {
             file: file.to_path_buf(),
@@ -787,6 +788,27 @@ impl Content {
     }
 }
 
+/// Reads the link SRC of a `linkof` line, naming the manifest and line on failure.
+fn read_manifest_link(file: &Path, line: usize, src: &Path) -> Result<PathBuf> {
+    fs::read_link(src).map_err(|e| {
+        let msg = if e.kind() == std::io::ErrorKind::InvalidInput {
+            format!("`linkof` needs a symlink, but {} is not one", src.display())
+        } else {
+            format!("{}: {e}", src.display())
+        };
+        manifest_err(file, line, msg)
+    })
+}
+
+/// An error at `file:line` of a manifest.
+fn manifest_err(file: &Path, line: usize, msg: String) -> Error {
+    Error::Manifest {
+        file: file.to_path_buf(),
+        line,
+        msg,
+    }
+}
+
 /// Writes one layer and its descriptor.
 pub fn write_layer(opts: &LayerOptions) -> Result<()> {
     let level = opts
@@ -800,6 +822,10 @@ pub fn write_layer(opts: &LayerOptions) -> Result<()> {
             )));
         }
     }
+    crate::atomic::check_distinct_outputs(&[
+        ("--output", &opts.output),
+        ("--descriptor", &opts.descriptor),
+    ])?;
     let c = collect_entries(opts)?;
 
     let mut out = AtomicFile::create(&opts.output)?;
@@ -815,10 +841,7 @@ pub fn write_layer(opts: &LayerOptions) -> Result<()> {
     let (file, sum) = stream.finish()?;
     out.put_back(file);
     let descriptor = layer_descriptor(opts, &sum, &counts, c.skipped);
-    // descriptor first: a blob is never in place without its descriptor being complete
-    descriptor.write(&opts.descriptor)?;
-    out.commit()?;
-    Ok(())
+    descriptor.commit_with(&opts.descriptor, out)
 }
 
 /// Every entry of the layer from the trees and manifests, checked and with final symlink

@@ -3,7 +3,8 @@
 //! One line per entry, in tar order:
 //! `<type+mode> <uid>/<gid> <size, right-aligned to 10> <path>[ -> <symlink target>]`
 //! (`<path> link to <target>` for hardlinks). Directory paths end with `/`. The size of an
-//! entry whose path matches a `--redact` regex is printed as `*`.
+//! entry whose path matches a `--redact` regex is printed as `*`. Control characters in
+//! paths and targets are escaped (`\n`, `\u{1b}`), so each entry is one line.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -79,6 +80,24 @@ pub(crate) fn mode_string(e: &ReadEntry) -> String {
     s
 }
 
+/// Escapes control characters (`\n` as `\\n`, others as `\\u{..}`) so that every entry
+/// stays on one line and no terminal escape sequence reaches the reader.
+fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// Formats one listing line (without newline).
 pub(crate) fn format_entry(e: &ReadEntry, redact: &[Regex]) -> String {
     let size = if redact.iter().any(|r| r.is_match(&e.path)) {
@@ -92,16 +111,16 @@ pub(crate) fn format_entry(e: &ReadEntry, redact: &[Regex]) -> String {
         e.uid,
         e.gid,
         size,
-        e.path
+        escape_controls(&e.path)
     );
     match e.typeflag {
         b'2' => {
             line.push_str(" -> ");
-            line.push_str(&e.link);
+            line.push_str(&escape_controls(&e.link));
         }
         b'1' => {
             line.push_str(" link to ");
-            line.push_str(&e.link);
+            line.push_str(&escape_controls(&e.link));
         }
         _ => {}
     }

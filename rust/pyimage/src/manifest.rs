@@ -91,6 +91,24 @@ impl ManifestLine {
     }
 }
 
+/// Longest symlink target accepted (Linux `PATH_MAX`, terminating NUL included): a longer
+/// one cannot be created by any extractor.
+pub(crate) const MAX_LINK_TARGET: usize = 4095;
+
+/// Refuses symlink targets that extractors would cut or cannot create.
+fn check_link_target(target: &str) -> Result<(), String> {
+    if target.contains('\0') {
+        return Err("NUL byte in symlink target (extractors would cut the target there)".into());
+    }
+    if target.len() > MAX_LINK_TARGET {
+        return Err(format!(
+            "symlink target of {} bytes is longer than PATH_MAX ({MAX_LINK_TARGET} bytes plus NUL)",
+            target.len()
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a manifest; errors carry `(line, message)`.
 pub(crate) fn parse_manifest(text: &str) -> Result<Vec<ManifestLine>, (usize, String)> {
     let mut out = Vec::new();
@@ -98,6 +116,12 @@ pub(crate) fn parse_manifest(text: &str) -> Result<Vec<ManifestLine>, (usize, St
         let line = i + 1;
         if raw.is_empty() {
             continue;
+        }
+        if raw.ends_with('\r') {
+            return Err((
+                line,
+                "line ends with CR: CRLF line endings are not supported (write the manifest with \\n line endings)".into(),
+            ));
         }
         let fields: Vec<&str> = raw.split('\t').collect();
         let kind = LineKind::parse(fields[0]).ok_or_else(|| {
@@ -123,6 +147,9 @@ pub(crate) fn parse_manifest(text: &str) -> Result<Vec<ManifestLine>, (usize, St
         }
         if fields[1].is_empty() {
             return Err((line, "empty destination".into()));
+        }
+        if kind == LineKind::Symlink {
+            check_link_target(fields[2]).map_err(|msg| (line, msg))?;
         }
         if kind.takes_arg() && fields[2].is_empty() {
             return Err((

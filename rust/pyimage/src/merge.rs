@@ -4,7 +4,7 @@
 //! end-of-archive member. The inputs are decompressed (in parallel, one stream per worker)
 //! only to compute the diff_id, count entries and detect duplicate paths.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -16,7 +16,8 @@ use crate::atomic::AtomicFile;
 use crate::compress::{Compression, HashWriter};
 use crate::descriptor::{aggregate_packages, sha256_string, Descriptor, SCHEMA};
 use crate::error::{Error, IoContext, Result};
-use crate::tarfmt::{TarReader, EOA_LEN};
+use crate::paths::normalize_dest;
+use crate::tarfmt::{ReadEntry, TarReader, EOA_LEN};
 
 /// Everything `merge` needs.
 #[derive(Debug, Clone)]
@@ -100,6 +101,10 @@ impl<R: Read> Read for HashReader<R> {
 
 /// Merges layers and writes the merged layer's descriptor.
 pub fn merge_layers(opts: &MergeOptions) -> Result<()> {
+    crate::atomic::check_distinct_outputs(&[
+        ("--output", &opts.output),
+        ("--descriptor", &opts.descriptor),
+    ])?;
     let (descs, compression) = read_input_descriptors(opts)?;
     let mut out = AtomicFile::create(&opts.output)?;
     let jobs: Vec<(PathBuf, u64)> = opts
@@ -108,7 +113,19 @@ pub fn merge_layers(opts: &MergeOptions) -> Result<()> {
         .zip(&descs)
         .map(|((l, _), d)| (l.clone(), d.eoa_offset))
         .collect();
-    let copier = spawn_copier(out.take(), opts.output.clone(), jobs.clone(), compression);
+    let expected: Vec<(PathBuf, String)> = opts
+        .inputs
+        .iter()
+        .zip(&descs)
+        .map(|((_, dpath), d)| (dpath.clone(), d.digest.clone()))
+        .collect();
+    let copier = spawn_copier(
+        out.take(),
+        opts.output.clone(),
+        jobs.clone(),
+        expected,
+        compression,
+    );
     let n = opts.threads.clamp(1, jobs.len()).min(64);
     let (rxs, workers) = spawn_decompressors(&jobs, compression, n);
     let scanned = scan_inputs(&jobs, &rxs);
@@ -139,8 +156,7 @@ pub fn merge_layers(opts: &MergeOptions) -> Result<()> {
         skipped: descs.iter().map(|d| d.skipped).sum(),
         packages: aggregate_packages(descs.into_iter().flat_map(|d| d.packages)),
     };
-    descriptor.write(&opts.descriptor)?;
-    out.commit()
+    descriptor.commit_with(&opts.descriptor, out)
 }
 
 /// Reads every input's descriptor, checks it against its layer file and checks that all
@@ -189,24 +205,42 @@ fn read_input_descriptors(opts: &MergeOptions) -> Result<(Vec<Descriptor>, Compr
 type CopyResult = Result<(File, [u8; 32], u64, u64)>; // file, digest, size, eoa_offset
 
 /// Copies each input's raw bytes up to its `eoa_offset` into `out`, then one end-of-archive
-/// member, hashing the blob on the way.
+/// member, hashing the blob on the way. Each input is hashed whole and checked against the
+/// digest of its descriptor (`expected`: descriptor path, digest), so a different blob of
+/// the same size is refused rather than merged with another blob's package list.
 fn spawn_copier(
     out: File,
     out_path: PathBuf,
     jobs: Vec<(PathBuf, u64)>,
+    expected: Vec<(PathBuf, String)>,
     compression: Compression,
 ) -> std::thread::JoinHandle<CopyResult> {
     std::thread::spawn(move || -> CopyResult {
         let mut w = HashWriter::new(out, out_path);
         let mut buf = vec![0u8; 1 << 20];
-        for (path, limit) in &jobs {
-            let mut f = File::open(path).at(path)?.take(*limit);
+        for ((path, limit), (dpath, digest)) in jobs.iter().zip(&expected) {
+            let mut f = File::open(path).at(path)?;
+            let mut input = Sha256::new();
+            let mut left = *limit;
             loop {
                 let n = f.read(&mut buf).at(path)?;
                 if n == 0 {
                     break;
                 }
-                w.put(&buf[..n])?;
+                input.update(&buf[..n]);
+                let keep = n.min(usize::try_from(left).unwrap_or(usize::MAX));
+                w.put(&buf[..keep])?;
+                left -= keep as u64;
+            }
+            let actual = sha256_string(&input.finalize().into());
+            if &actual != digest {
+                return Err(Error::BadDescriptor {
+                    path: dpath.clone(),
+                    msg: format!(
+                        "says digest {digest} but {} has {actual} (stale or mismatched descriptor?)",
+                        path.display()
+                    ),
+                });
             }
         }
         let eoa = w.count();
@@ -284,6 +318,76 @@ fn decompress_into(
     tx.send(Ok(None)).map_err(|_| ())
 }
 
+/// Every path seen so far in the merge inputs: which input it came from and whether it is a
+/// directory.
+#[derive(Default)]
+struct Tree {
+    seen: BTreeMap<String, (usize, u8)>,
+}
+
+impl Tree {
+    /// Adds an entry of input `i`, refusing what `layer` refuses within one layer: a member
+    /// that is not a file, directory or symlink, a path that is absolute or holds `..`,
+    /// `//` or a `.wh.` name, a path already present (unless both are directories), and a
+    /// path below a non-directory (a file, or a symlink an extractor would write through).
+    fn add(&mut self, e: &ReadEntry, i: usize, jobs: &[(PathBuf, u64)]) -> Result<()> {
+        let input = |k: usize| jobs[k].0.display().to_string();
+        let foreign = |reason: String| Error::BadTar {
+            path: jobs[i].0.clone(),
+            msg: format!(
+                "member {:?}: {reason} (not written by pyimage layer)",
+                e.path
+            ),
+        };
+        if !matches!(e.typeflag, b'0' | b'5' | b'2') {
+            return Err(foreign(format!(
+                "type {:?} is not a file, directory or symlink",
+                char::from(e.typeflag)
+            )));
+        }
+        if e.path.starts_with('/') {
+            return Err(foreign("absolute path".into()));
+        }
+        let p = normalize_dest(&format!("/{}", e.path), None, "merge input")
+            .map_err(|err| foreign(err.to_string()))?;
+        let is_dir = e.is_dir();
+        if let Some(&(first, kind)) = self.seen.get(&p) {
+            if is_dir && kind == b'5' {
+                return Ok(());
+            }
+            return Err(Error::MergeDuplicate {
+                path: p,
+                first: input(first),
+                second: input(i),
+            });
+        }
+        let what = |k: u8| if k == b'2' { "symlink" } else { "file" };
+        for (cut, _) in p.match_indices('/') {
+            if let Some(&(first, kind)) = self.seen.get(&p[..cut]) {
+                if kind != b'5' {
+                    return Err(Error::Invalid(format!(
+                        "merge: /{p} in {} lies below the {} /{} in {}: extractors refuse it or write through the link",
+                        input(i), what(kind), &p[..cut], input(first)
+                    )));
+                }
+            }
+        }
+        if !is_dir {
+            let below = format!("{p}/");
+            if let Some((child, &(first, _))) = self.seen.range(below.clone()..).next() {
+                if child.starts_with(&below) {
+                    return Err(Error::Invalid(format!(
+                        "merge: /{child} in {} lies below the {} /{p} in {}: extractors refuse it or write through the link",
+                        input(first), what(e.typeflag), input(i)
+                    )));
+                }
+            }
+        }
+        self.seen.insert(p, (i, e.typeflag));
+        Ok(())
+    }
+}
+
 /// What reading the inputs' tar streams found.
 struct Scan {
     hasher: Sha256,
@@ -293,9 +397,9 @@ struct Scan {
 }
 
 /// Reads every input's tar stream in order: hashes it (the merged diff_id), counts entries
-/// and files, and fails on a path found in two inputs (unless it is a directory in both).
+/// and files, and applies `layer`'s rules across inputs (see [`Tree::add`]).
 fn scan_inputs(jobs: &[(PathBuf, u64)], rxs: &[Receiver<Msg>]) -> Result<Scan> {
-    let mut seen: HashMap<String, (usize, bool)> = HashMap::new();
+    let mut tree = Tree::default();
     let mut scan = Scan {
         hasher: Sha256::new(),
         total: 0,
@@ -321,21 +425,7 @@ fn scan_inputs(jobs: &[(PathBuf, u64)], rxs: &[Receiver<Msg>]) -> Result<Scan> {
         })? {
             scan.entries += 1;
             scan.files += u64::from(e.is_file());
-            let is_dir = e.is_dir();
-            let p = e.normalized_path().to_string();
-            match seen.get(&p) {
-                Some((first, first_dir)) if !(is_dir && *first_dir) => {
-                    return Err(Error::MergeDuplicate {
-                        path: p,
-                        first: jobs[*first].0.display().to_string(),
-                        second: layer.display().to_string(),
-                    });
-                }
-                Some(_) => {}
-                None => {
-                    seen.insert(p, (i, is_dir));
-                }
-            }
+            tree.add(&e, i, jobs)?;
         }
         let mut hr = tr.into_inner();
         // anything after an early end-of-archive block is an error

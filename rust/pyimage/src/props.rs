@@ -21,8 +21,9 @@ fn kind() -> impl Strategy<Value = LineKind> {
 }
 
 fn field() -> impl Strategy<Value = String> {
-    // anything but TAB and newline, non-empty
-    "[^\t\n]{1,40}"
+    // anything but TAB, newline, CR (refused as CRLF at a line end) and NUL (refused in
+    // symlink targets), non-empty
+    "[^\t\n\r\x00]{1,40}"
 }
 
 fn line() -> impl Strategy<Value = (LineKind, String, String)> {

@@ -18,6 +18,12 @@ pub(crate) const BLOCK: usize = 512;
 /// The end-of-archive marker we write: exactly two zero blocks, no padding to a record size.
 pub(crate) const EOA_LEN: usize = 2 * BLOCK;
 
+/// Largest PAX (`x`) or GNU long-name (`L`, `K`) extended header the reader accepts: it is
+/// held in memory, and pyimage itself never writes one above a few KiB (a path and a link
+/// target of at most 4096 bytes each, plus numbers). Global headers (`g`) are skipped
+/// unread, whatever their size.
+pub(crate) const MAX_EXTENDED_HEADER: u64 = 1 << 20;
+
 /// Kind of a tar entry we write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EntryType {
@@ -206,21 +212,6 @@ pub(crate) struct ReadEntry {
 }
 
 impl ReadEntry {
-    /// The path without leading `./` or `/` and without trailing `/`.
-    pub(crate) fn normalized_path(&self) -> &str {
-        let mut p = self.path.as_str();
-        loop {
-            if let Some(r) = p.strip_prefix("./") {
-                p = r;
-            } else if let Some(r) = p.strip_prefix('/') {
-                p = r;
-            } else {
-                break;
-            }
-        }
-        p.trim_end_matches('/')
-    }
-
     /// Whether this is a directory entry.
     pub(crate) fn is_dir(&self) -> bool {
         self.typeflag == b'5'
@@ -371,6 +362,12 @@ impl<R: Read> TarReader<R> {
             }
             let typeflag = if block[156] == 0 { b'0' } else { block[156] };
             let size = parse_num(&block[124..136])?;
+            if matches!(typeflag, b'x' | b'L' | b'K') && size > MAX_EXTENDED_HEADER {
+                return Err(format!(
+                    "extended header (type {}) of {size} bytes is larger than the {MAX_EXTENDED_HEADER}-byte cap",
+                    char::from(typeflag)
+                ));
+            }
             match typeflag {
                 b'x' => {
                     let data = self.read_data(size).map_err(|e| e.to_string())?;
@@ -387,7 +384,8 @@ impl<R: Read> TarReader<R> {
                     continue;
                 }
                 b'g' => {
-                    self.read_data(size).map_err(|e| e.to_string())?;
+                    self.skip(size.saturating_add(padding(size) as u64))
+                        .map_err(|e| e.to_string())?;
                     continue;
                 }
                 b'L' | b'K' => {
@@ -424,7 +422,7 @@ impl<R: Read> TarReader<R> {
                 b'1' | b'2' | b'3' | b'4' | b'5' | b'6' => 0,
                 _ => size,
             };
-            self.skip(content + padding(content) as u64)
+            self.skip(content.saturating_add(padding(content) as u64))
                 .map_err(|e| e.to_string())?;
             self.entries += 1;
             return Ok(Some(entry));
@@ -679,5 +677,80 @@ mod tests {
             link: "",
         })
         .path
+    }
+
+    /// Fuzz cases per property: `PYIMAGE_FUZZ_CASES` (CI runs a larger count), else 256.
+    fn fuzz_cases() -> u32 {
+        std::env::var("PYIMAGE_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256)
+    }
+
+    /// Reads every entry; the reader must end (entry or error) without panicking.
+    fn read_all(bytes: Vec<u8>) {
+        let mut r = TarReader::new(std::io::Cursor::new(bytes));
+        for _ in 0..10_000 {
+            match r.next_entry() {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return,
+            }
+        }
+        panic!("reader did not terminate");
+    }
+
+    /// A small valid tar: a PAX-headed long path, a file with content, a symlink.
+    fn seed() -> Vec<u8> {
+        let mut out = Vec::new();
+        let long = format!("app/{}", "p".repeat(150));
+        encode_header(&dir("app"), &mut out);
+        encode_header(
+            &HeaderSpec {
+                size: 5,
+                ..empty_file(&long)
+            },
+            &mut out,
+        );
+        out.extend_from_slice(b"hello");
+        out.resize(out.len().div_ceil(BLOCK) * BLOCK, 0);
+        encode_header(&symlink("app/l", "../x"), &mut out);
+        out.resize(out.len() + EOA_LEN, 0);
+        out
+    }
+
+    /// Fixes a header's checksum so mutations reach the parsing behind it.
+    fn fix_checksum(block: &mut [u8]) {
+        block[148..156].copy_from_slice(b"        ");
+        let sum: u32 = block.iter().map(|&b| u32::from(b)).sum();
+        block[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(fuzz_cases()))]
+
+        #[test]
+        fn reader_survives_arbitrary_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000)) {
+            read_all(bytes);
+        }
+
+        #[test]
+        fn reader_survives_mutated_tars(
+            edits in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 1..24),
+            fix in proptest::prelude::any::<bool>(),
+        ) {
+            let mut t = seed();
+            let n = t.len();
+            for (at, b) in &edits {
+                t[at % n] = *b;
+            }
+            if fix {
+                for h in 0..n / BLOCK {
+                    if t[h * BLOCK..(h + 1) * BLOCK].iter().any(|&b| b != 0) {
+                        fix_checksum(&mut t[h * BLOCK..(h + 1) * BLOCK]);
+                    }
+                }
+            }
+            read_all(t);
+        }
     }
 }

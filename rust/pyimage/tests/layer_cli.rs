@@ -1197,7 +1197,11 @@ fn generated_entries_keep_symlink_artifacts_and_follow_staged_files() {
     let p = d.path();
     // as Bazel stages an action's inputs in its sandbox: a symlink artifact keeps its own
     // relative target; a generated file is an absolute link to the execroot (or no link)
-    write(&p.join("execroot/out/gen.py"), b"#!/usr/bin/env python3\n", 0o644);
+    write(
+        &p.join("execroot/out/gen.py"),
+        b"#!/usr/bin/env python3\n",
+        0o644,
+    );
     write(&p.join("out/plain.txt"), b"plain\n", 0o644);
     symlink(p.join("execroot/out/gen.py"), p.join("out/gen.py")).unwrap();
     symlink("python3.11", p.join("out/python3")).unwrap();

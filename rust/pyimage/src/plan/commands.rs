@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 
 use super::autogroup::{autogroup, Package, Proposal};
 use super::html;
-use super::model::{normalize_name, Groups, LayerKind, PackageList, Plan};
+use super::model::{normalize_name, Groups, LayerKind, PackageList, Plan, MAX_BASE_LAYERS};
 use super::report;
 use super::resolve::{human_bytes, resolve, DescriptorArg, PackageSizes};
 use super::snippet::layer_tier_snippet;
@@ -77,6 +77,7 @@ pub struct AutogroupRequest {
 
 /// Runs `pyimage validate`.
 pub fn run_validate(args: &ValidateRequest) -> Result<ExitCode> {
+    check_base_layers(args.base_layers)?;
     let plan = Plan::load(&args.plan)?;
     let descriptors = DescriptorArg::load_all(&args.descriptors)?;
     let layers = resolve(Some(&plan), &args.plan, &descriptors)?;
@@ -107,8 +108,20 @@ pub fn run_validate(args: &ValidateRequest) -> Result<ExitCode> {
     })
 }
 
+/// Refuses a `--base-layers` above [`MAX_BASE_LAYERS`] (a count that large could only
+/// wrap around when our layers are added).
+fn check_base_layers(n: Option<u64>) -> Result<()> {
+    match n {
+        Some(n) if n > MAX_BASE_LAYERS => Err(crate::error::Error::Invalid(format!(
+            "--base-layers {n} is out of range (valid: 0..={MAX_BASE_LAYERS})"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Runs `pyimage report`.
 pub fn run_report(args: &ReportRequest) -> Result<ExitCode> {
+    check_base_layers(args.base_layers)?;
     let plan = match &args.plan {
         Some(p) => Some(Plan::load(p)?),
         None => None,
@@ -288,6 +301,7 @@ fn render_proposal(p: &Proposal, packages: &[Package], tier_name: &str, kept: &G
 
 /// Runs `pyimage autogroup`.
 pub fn run_autogroup(args: &AutogroupRequest) -> Result<ExitCode> {
+    check_base_layers(args.base_layers)?;
     let (packages, budget, tier_name, kept) = match (&args.plan, &args.packages) {
         (Some(plan_path), None) => {
             let plan = Plan::load(plan_path)?;

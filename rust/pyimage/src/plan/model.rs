@@ -179,6 +179,10 @@ impl<'de> Deserialize<'de> for Groups {
     }
 }
 
+/// Largest base-image layer count accepted (plan `base_layers`, `--base-layers`): far above
+/// any real image, and small enough that adding our layers cannot wrap.
+pub(crate) const MAX_BASE_LAYERS: u64 = u32::MAX as u64;
+
 /// `PLAN.json`: what the rules planned for one `py_image_layer` target.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]
@@ -220,10 +224,7 @@ pub(crate) struct UnmatchedPattern {
 impl Plan {
     /// Parses a plan from JSON text; `path` is used in messages only.
     pub(super) fn parse(text: &str, path: &Path) -> Result<Self> {
-        let mut plan: Plan = serde_json::from_str(text).map_err(|cause| Error::Json {
-            path: path.to_owned(),
-            cause,
-        })?;
+        let mut plan: Plan = crate::descriptor::strict_json(text, path, "layer plan")?;
         plan.normalize();
         plan.check(path)?;
         Ok(plan)
@@ -264,6 +265,18 @@ impl Plan {
             return Err(invalid(format!(
                 "plan schema {} is newer than this tool understands (1); update pyimage",
                 self.schema
+            )));
+        }
+        let max = crate::descriptor::MAX_JSON_NUMBER;
+        if self.base_layers > MAX_BASE_LAYERS {
+            return Err(invalid(format!(
+                "base_layers {} is out of range (valid: 0..={MAX_BASE_LAYERS})",
+                self.base_layers
+            )));
+        }
+        if let Some((name, v)) = self.package_bytes.iter().find(|(_, v)| **v > max) {
+            return Err(invalid(format!(
+                "package_bytes of {name}: {v} is out of range (valid: 0..={max})"
             )));
         }
         let t = &self.thresholds;
@@ -401,5 +414,60 @@ mod tests {
         );
         assert_eq!(p.layers[1].packages, vec!["foo-bar"]);
         assert_eq!(p.deps["foo-bar"], vec!["baz"]);
+    }
+
+    fn fuzz_cases() -> u32 {
+        std::env::var("PYIMAGE_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256)
+    }
+
+    const SEED_PLAN: &str = r#"{"schema": 1, "target": "//app:img", "tier": {"name": "t"},
+        "thresholds": {"warn_layers": 10, "max_layers": 20}, "base_layers": 3,
+        "groups": {"a": ["numpy"]}, "deps": {"numpy": ["x"]}, "package_bytes": {"x": 5},
+        "layers": [{"group": "a", "kind": "pip_group", "packages": ["numpy"], "descriptor": 0}],
+        "unmatched": [{"group": "a", "pattern": "z*"}]}"#;
+
+    const SEED_DESCRIPTOR: &str = r#"{"schema": 1, "media_type": "m", "compression": "gzip",
+        "digest": "sha256:0", "size": 10, "diff_id": "sha256:1", "eoa_offset": 5,
+        "entries": 1, "files": 1, "uncompressed_size": 1536, "skipped": 0,
+        "packages": [{"name": "a", "version": "1", "files": 1, "bytes": 3}]}"#;
+
+    /// Replaces byte ranges of `seed` (kept UTF-8) by fuzz text.
+    fn mutate(seed: &str, edits: &[(usize, usize, String)]) -> String {
+        let mut t = seed.to_string();
+        for (at, len, with) in edits {
+            let mut a = at % (t.len() + 1);
+            while !t.is_char_boundary(a) {
+                a -= 1;
+            }
+            let mut b = (a + len).min(t.len());
+            while !t.is_char_boundary(b) {
+                b -= 1;
+            }
+            t.replace_range(a..b, with);
+        }
+        t
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(fuzz_cases()))]
+
+        #[test]
+        fn plan_and_descriptor_loaders_never_panic(
+            edits in proptest::collection::vec((0usize..800, 0usize..8, "[\\[\\]{}\",:0-9a-z -]{0,6}|18446744073709551615|-1|1e400"), 0..6),
+            which in proptest::prelude::any::<bool>(),
+        ) {
+            let path = Path::new("fuzz.json");
+            if which {
+                let _ = Plan::parse(&mutate(SEED_PLAN, &edits), path);
+            } else {
+                let text = mutate(SEED_DESCRIPTOR, &edits);
+                if let Ok(d) = crate::descriptor::strict_json::<crate::descriptor::Descriptor>(&text, path, "descriptor") {
+                    let _ = d.to_json();
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,511 @@
+//! Hostile inputs and outputs: what `pyimage` refuses, through the command line. Each test
+//! names the claim of docs/security.md it backs.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const LAYER: [&str; 5] = ["layer", "--output", "l.tgz", "--descriptor", "l.json"];
+
+fn src_tree(p: &Path) {
+    write(&p.join("src/a.py"), b"a = 1\n", 0o644);
+}
+
+fn layer_args<'a>(out: &'a str, desc: &'a str) -> Vec<&'a str> {
+    vec![
+        "layer",
+        "--output",
+        out,
+        "--descriptor",
+        desc,
+        "--tree",
+        "src=/app",
+    ]
+}
+
+#[test]
+fn outputs_that_are_not_regular_files_are_refused_and_kept() {
+    let d = tmp();
+    let p = d.path();
+    src_tree(p);
+    assert!(Command::new("mkfifo")
+        .arg(p.join("fifo"))
+        .status()
+        .unwrap()
+        .success());
+    fs::write(p.join("target"), b"keep me").unwrap();
+    symlink("target", p.join("link")).unwrap();
+    fs::create_dir(p.join("dir")).unwrap();
+    for (name, kind) in [("fifo", "FIFO"), ("link", "symlink"), ("dir", "directory")] {
+        // as --output and as --descriptor of `layer`
+        let err = fails(&layer_args(name, "l.json"), p);
+        assert!(err.contains(name) && err.contains(kind), "{err}");
+        let err = fails(&layer_args("l.tgz", name), p);
+        assert!(err.contains(name) && err.contains(kind), "{err}");
+    }
+    ok(&layer_args("l.tgz", "l.json"), p);
+    // merge, validate and report outputs
+    let err = fails(
+        &[
+            "merge",
+            "--output",
+            "link",
+            "--descriptor",
+            "m.json",
+            "l.tgz=l.json",
+        ],
+        p,
+    );
+    assert!(err.contains("link") && err.contains("symlink"), "{err}");
+    fs::write(p.join("plan.json"), b"{}").unwrap();
+    let err = fails(
+        &[
+            "validate",
+            "--plan",
+            "plan.json",
+            "--output",
+            "fifo",
+            "l.json",
+        ],
+        p,
+    );
+    assert!(err.contains("fifo") && err.contains("FIFO"), "{err}");
+    let err = fails(&["report", "--output", "link", "l.json"], p);
+    assert!(err.contains("link") && err.contains("symlink"), "{err}");
+    // nothing was replaced
+    let ft = fs::symlink_metadata(p.join("fifo")).unwrap().file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&ft));
+    assert!(fs::symlink_metadata(p.join("link"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(fs::read(p.join("target")).unwrap(), b"keep me");
+    assert!(p.join("dir").is_dir());
+    // a regular file is replaced
+    fs::write(p.join("old.tgz"), b"old").unwrap();
+    ok(&layer_args("old.tgz", "old.json"), p);
+}
+
+#[test]
+fn output_and_descriptor_must_differ_in_any_spelling() {
+    let d = tmp();
+    let p = d.path();
+    src_tree(p);
+    fs::create_dir(p.join("sub")).unwrap();
+    let err = fails(&layer_args("x", "x"), p);
+    assert!(err.contains("same file"), "{err}");
+    let err = fails(&layer_args("sub/x", "./sub/../sub/x"), p);
+    assert!(err.contains("same file"), "{err}");
+    let abs = p.join("sub/x");
+    let err = fails(&layer_args("sub/x", s(&abs)), p);
+    assert!(err.contains("same file"), "{err}");
+    ok(&layer_args("l.tgz", "l.json"), p);
+    let err = fails(
+        &[
+            "merge",
+            "--output",
+            "m",
+            "--descriptor",
+            "./m",
+            "l.tgz=l.json",
+        ],
+        p,
+    );
+    assert!(err.contains("same file"), "{err}");
+}
+
+/// A plain tar (no compression) from raw ustar members `(name, typeflag, link, data)`.
+fn raw_tar(members: &[(&str, u8, &str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, typeflag, link, data) in members {
+        let mut h = [0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[108..116].copy_from_slice(b"0000000\0");
+        h[116..124].copy_from_slice(b"0000000\0");
+        h[124..136].copy_from_slice(format!("{:011o}\0", data.len()).as_bytes());
+        h[136..148].copy_from_slice(b"00000000000\0");
+        h[156] = *typeflag;
+        h[157..157 + link.len()].copy_from_slice(link.as_bytes());
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[263..265].copy_from_slice(b"00");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        out.extend_from_slice(&h);
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.extend_from_slice(&[0u8; 1024]);
+    out
+}
+
+/// Writes an uncompressed layer `name.tar` and a matching descriptor `name.json`; returns
+/// the `LAYER=DESCRIPTOR` argument.
+fn raw_layer(dir: &Path, name: &str, tar: &[u8]) -> String {
+    let layer = dir.join(format!("{name}.tar"));
+    fs::write(&layer, tar).unwrap();
+    let digest = sha256_file(&layer);
+    let desc = serde_json::json!({
+        "schema": 1,
+        "media_type": "application/vnd.oci.image.layer.v1.tar",
+        "compression": "none",
+        "digest": digest,
+        "size": tar.len(),
+        "diff_id": digest,
+        "eoa_offset": tar.len() - 1024,
+        "entries": 1,
+        "files": 1,
+        "uncompressed_size": tar.len(),
+    });
+    fs::write(dir.join(format!("{name}.json")), desc.to_string()).unwrap();
+    format!("{name}.tar={name}.json")
+}
+
+fn merge_fails(p: &Path, inputs: &[&str]) -> String {
+    let mut args = vec!["merge", "--output", "m.tar", "--descriptor", "m.json"];
+    args.extend_from_slice(inputs);
+    let err = fails(&args, p);
+    assert!(!p.join("m.tar").exists() && !p.join("m.json").exists());
+    err
+}
+
+#[test]
+fn merge_refuses_paths_below_a_symlink_or_file_of_another_input() {
+    let d = tmp();
+    let p = d.path();
+    let link = raw_layer(p, "link", &raw_tar(&[("app/lib", b'2', "/tmp", b"")]));
+    let evil = raw_layer(p, "evil", &raw_tar(&[("app/lib/evil", b'0', "", b"x")]));
+    let file = raw_layer(p, "file", &raw_tar(&[("app/x", b'0', "", b"x")]));
+    let below = raw_layer(p, "below", &raw_tar(&[("app/x/z", b'0', "", b"z")]));
+    for (a, b) in [
+        (&link, &evil),
+        (&evil, &link),
+        (&file, &below),
+        (&below, &file),
+    ] {
+        let err = merge_fails(p, &[a, b]);
+        let (la, lb) = (a.split('=').next().unwrap(), b.split('=').next().unwrap());
+        assert!(
+            err.contains(la) && err.contains(lb) && err.contains("lies below"),
+            "{err}"
+        );
+    }
+    // directories shared by inputs stay fine
+    let d1 = raw_layer(
+        p,
+        "d1",
+        &raw_tar(&[("app/", b'5', "", b""), ("app/a", b'0', "", b"a")]),
+    );
+    let d2 = raw_layer(
+        p,
+        "d2",
+        &raw_tar(&[("app/", b'5', "", b""), ("app/b", b'0', "", b"b")]),
+    );
+    ok(
+        &[
+            "merge",
+            "--output",
+            "ok.tar",
+            "--descriptor",
+            "ok.json",
+            &d1,
+            &d2,
+        ],
+        p,
+    );
+}
+
+#[test]
+fn merge_refuses_foreign_members() {
+    let d = tmp();
+    let p = d.path();
+    let good = raw_layer(p, "good", &raw_tar(&[("app/a", b'0', "", b"a")]));
+    for (i, (name, typeflag, what)) in [
+        ("../evil", b'0', "'..'"),
+        ("app/../../evil", b'0', "'..'"),
+        ("/etc/evil", b'0', "absolute"),
+        ("app/.wh.a", b'0', ".wh."),
+        ("app/hard", b'1', "type"),
+        ("app/dev", b'3', "type"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bad = raw_layer(
+            p,
+            &format!("bad{i}"),
+            &raw_tar(&[(name, typeflag, "app/a", b"")]),
+        );
+        let err = merge_fails(p, &[&good, &bad]);
+        assert!(
+            err.contains(&format!("bad{i}.tar")) && err.contains(what),
+            "{name}: {err}"
+        );
+    }
+}
+
+#[test]
+fn merge_verifies_each_input_digest() {
+    let d = tmp();
+    let p = d.path();
+    let a = raw_layer(p, "a", &raw_tar(&[("app/a", b'0', "", b"a")]));
+    let b = raw_layer(p, "b", &raw_tar(&[("app/b", b'0', "", b"b")]));
+    // same size, other bytes
+    fs::write(p.join("b.tar"), raw_tar(&[("app/c", b'0', "", b"c")])).unwrap();
+    let err = merge_fails(p, &[&a, &b]);
+    assert!(err.contains("b.json") && err.contains("digest"), "{err}");
+}
+
+/// One gzip member of `data`.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn huge_extended_header_fails_fast_in_little_memory() {
+    let d = tmp();
+    let p = d.path();
+    // a PAX header claiming 1 GiB, followed by 1 GiB of zeros as 1024 gzip members (~1 MB)
+    let gib: u64 = 1 << 30;
+    let mut h = raw_tar(&[("././@PaxHeader", b'x', "", b"")]);
+    h.truncate(512);
+    h[124..136].copy_from_slice(format!("{gib:011o}\0").as_bytes());
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    let mut blob = gzip(&h);
+    let zeros = gzip(&vec![0u8; 1 << 20]);
+    for _ in 0..1024 {
+        blob.extend_from_slice(&zeros);
+    }
+    fs::write(p.join("bomb.tgz"), &blob).unwrap();
+    let pyimage = assert_cmd::cargo::cargo_bin("pyimage");
+    let start = Instant::now();
+    // 200 MiB of address space: reading the header into memory would abort
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 204800; exec '{}' list bomb.tgz",
+            pyimage.display()
+        ))
+        .current_dir(p)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bomb.tgz") && err.contains("extended header") && err.contains("1048576"),
+        "{err}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn manifest_symlink_targets_with_nul_or_longer_than_path_max_are_refused() {
+    let d = tmp();
+    let p = d.path();
+    fs::write(p.join("nul.txt"), "dir\t/app\nsymlink\t/app/l\tab\0cd\n").unwrap();
+    let err = fails(&[&LAYER[..], &["--manifest", "nul.txt"]].concat(), p);
+    assert!(err.contains("nul.txt:2") && err.contains("NUL"), "{err}");
+    let long = "a/".repeat(2048);
+    fs::write(p.join("long.txt"), format!("symlink\t/app/l\t{long}\n")).unwrap();
+    let err = fails(&[&LAYER[..], &["--manifest", "long.txt"]].concat(), p);
+    assert!(
+        err.contains("long.txt:1") && err.contains("PATH_MAX"),
+        "{err}"
+    );
+    // 4095 bytes is the longest accepted
+    fs::write(
+        p.join("max.txt"),
+        format!("symlink\t/app/l\t{}\n", "b".repeat(4095)),
+    )
+    .unwrap();
+    ok(&[&LAYER[..], &["--manifest", "max.txt"]].concat(), p);
+}
+
+#[test]
+fn manifest_errors_name_manifest_and_line() {
+    let d = tmp();
+    let p = d.path();
+    write(&p.join("plain"), b"x", 0o644);
+    fs::write(p.join("crlf.txt"), "dir\t/app\r\n").unwrap();
+    let err = fails(&[&LAYER[..], &["--manifest", "crlf.txt"]].concat(), p);
+    assert!(err.contains("crlf.txt:1") && err.contains("CRLF"), "{err}");
+    fs::write(p.join("missing.txt"), "dir\t/app\nfile\t/app/a\tnope.py\n").unwrap();
+    let err = fails(&[&LAYER[..], &["--manifest", "missing.txt"]].concat(), p);
+    assert!(
+        err.contains("missing.txt:2") && err.contains("nope.py"),
+        "{err}"
+    );
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    fs::write(p.join("linkof.txt"), "linkof\t/app/l\tplain\n").unwrap();
+    let err = fails(&[&LAYER[..], &["--manifest", "linkof.txt"]].concat(), p);
+    assert!(
+        err.contains("linkof.txt:1") && err.contains("not one"),
+        "{err}"
+    );
+}
+
+#[test]
+fn out_of_range_numbers_are_refused_naming_flag_and_range() {
+    let d = tmp();
+    let p = d.path();
+    src_tree(p);
+    let layer = layer_args("l.tgz", "l.json");
+    let err = fails(&[&layer[..], &["--mtime", "8589934592"]].concat(), p);
+    assert!(
+        err.contains("--mtime") && err.contains("0..=8589934591"),
+        "{err}"
+    );
+    ok(&[&layer[..], &["--mtime", "8589934591"]].concat(), p);
+    let err = fails(&[&layer[..], &["--owner", "4294967296:0"]].concat(), p);
+    assert!(
+        err.contains("--owner") && err.contains("0..=4294967295"),
+        "{err}"
+    );
+    let err = fails(&[&layer[..], &["--owner", "0:4294967296"]].concat(), p);
+    assert!(err.contains("--owner"), "{err}");
+    ok(
+        &[&layer[..], &["--owner", "4294967295:4294967295"]].concat(),
+        p,
+    );
+
+    fs::write(p.join("plan.json"), b"{}").unwrap();
+    for cmd in ["validate", "report"] {
+        let mut args = vec![cmd, "--base-layers", "18446744073709551615"];
+        if cmd == "validate" {
+            args.extend(["--plan", "plan.json"]);
+        }
+        let err = fails(&args, p);
+        assert!(
+            err.contains("--base-layers") && err.contains("0..=4294967295"),
+            "{cmd}: {err}"
+        );
+    }
+    fs::write(
+        p.join("big.json"),
+        br#"{"base_layers": 18446744073709551615}"#,
+    )
+    .unwrap();
+    let err = fails(&["validate", "--plan", "big.json"], p);
+    assert!(
+        err.contains("big.json") && err.contains("base_layers"),
+        "{err}"
+    );
+
+    // descriptor sizes that would wrap the totals
+    let mut desc = descriptor(&p.join("l.json"));
+    desc["uncompressed_size"] = serde_json::json!(u64::MAX);
+    fs::write(p.join("huge.json"), desc.to_string()).unwrap();
+    let err = fails(&["report", "huge.json", "huge.json"], p);
+    assert!(
+        err.contains("huge.json") && err.contains("uncompressed_size") && err.contains("0..="),
+        "{err}"
+    );
+}
+
+#[test]
+fn report_and_validate_load_plans_and_descriptors_strictly() {
+    let d = tmp();
+    let p = d.path();
+    src_tree(p);
+    ok(&layer_args("l.tgz", "l.json"), p);
+    fs::write(p.join("array.json"), b"[]").unwrap();
+    for cmd in ["validate", "report"] {
+        let err = fails(&[cmd, "--plan", "array.json", "l.json"], p);
+        assert!(
+            err.contains("array.json") && err.contains("JSON object"),
+            "{cmd}: {err}"
+        );
+    }
+    let mut desc = descriptor(&p.join("l.json"));
+    desc["schema"] = serde_json::json!(2);
+    fs::write(p.join("s2.json"), desc.to_string()).unwrap();
+    fs::write(p.join("plan.json"), b"{}").unwrap();
+    let err = fails(&["report", "s2.json"], p);
+    assert!(err.contains("s2.json") && err.contains("schema"), "{err}");
+    let err = fails(&["validate", "--plan", "plan.json", "s2.json"], p);
+    assert!(err.contains("s2.json") && err.contains("schema"), "{err}");
+    let err = fails(&["report", "array.json"], p);
+    assert!(
+        err.contains("array.json") && err.contains("JSON object"),
+        "{err}"
+    );
+}
+
+#[test]
+fn list_escapes_control_characters_in_names() {
+    let d = tmp();
+    let p = d.path();
+    fs::write(
+        p.join("ctl.tar"),
+        raw_tar(&[
+            ("app/a\nb", b'0', "", b""),
+            ("app/l", b'2', "x\x1b[2J", b""),
+        ]),
+    )
+    .unwrap();
+    let out = ok(&["list", "ctl.tar"], p);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].ends_with(r" app/a\nb"), "{out}");
+    assert!(lines[1].ends_with(r"app/l -> x\u{1b}[2J"), "{out}");
+}
+
+/// Documented in docs/security.md: a run killed by SIGTERM leaves no output and no
+/// descriptor in place (its hidden temporary file may stay beside them).
+#[test]
+fn sigterm_mid_run_leaves_no_partial_output() {
+    let d = tmp();
+    let p = d.path();
+    // 4 GiB of holes: long enough to be killed while writing
+    let big = fs::File::create(p.join("big.bin")).unwrap();
+    big.set_len(4 << 30).unwrap();
+    drop(big);
+    let mut child = pyimage()
+        .args(["layer", "--output", "l.tgz", "--descriptor", "l.json"])
+        .args(["--tree", "big.bin=/big.bin", "--threads", "1"])
+        .current_dir(p)
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let temp_seen = || {
+        fs::read_dir(p).unwrap().any(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".l.tgz.tmp")
+        })
+    };
+    while !temp_seen() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it was killed"
+        );
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert!(!p.join("l.tgz").exists() && !p.join("l.json").exists());
+}
