@@ -15,7 +15,7 @@ usage: bash tools/test-all.sh [--keep]
                while developing; also PYIMAGE_KEEP=1)
 
 Steps: tools/setup.sh; cargo fmt --check; cargo clippy --all-targets
--D warnings; cargo test; buildifier lint over every Starlark file; ShellCheck
+-D warnings; cargo test; the fuzz properties with 20000 cases each; buildifier lint over every Starlark file; ShellCheck
 of every tracked shell script; tools/check-map.py (docs/design.md's Map matches
 the tree); `duplicates --change` when that command exists
 (printed, not counted; PYIMAGE_DUPLICATES_BASE=REV compares with REV instead
@@ -203,6 +203,11 @@ if [ -f Cargo.toml ]; then
   check_step "cargo fmt --check" cargo fmt --all --check
   check_step "cargo clippy --all-targets -D warnings" cargo clippy --workspace --all-targets --color never -- -D warnings
   cargo_test_step
+  # The fuzz properties (tar reader, plan and descriptor loaders) with more cases than
+  # `cargo test` runs, on the debug build the step above made: a bounded run (~2 min).
+  check_step "fuzz: tar reader and JSON loaders, 20000 cases each" \
+    env PYIMAGE_FUZZ_CASES=20000 cargo test -p pyimage --lib --color never -- \
+    reader_survives_ plan_and_descriptor_loaders_never_panic
 fi
 check_step "buildifier lint" buildifier_lint
 check_step "shellcheck (every tracked script)" shellcheck_all
