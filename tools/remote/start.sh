@@ -173,7 +173,16 @@ start_worker() {
     --platform OSFamily=linux --platform ISA="$isa"
     "pyimage-e2e-$$")
   if [ "$RUNNER" = hosttools ]; then
-    chroot "$PYIMAGE_ROOTFS" "${worker[@]}" >"$STATE/worker.log" 2>&1 &
+    # BuildGrid can end a bot's session under load ("Concurrent RPC limit exceeded"),
+    # and the worker then exits: restart it, or Bazel waits for a worker forever.
+    chroot "$PYIMAGE_ROOTFS" /bin/sh -c '
+      trap "kill \$child 2>/dev/null; wait \$child; exit 0" TERM INT
+      while :; do
+        "$@" & child=$!
+        wait $child
+        echo "[start.sh] buildbox-worker exited ($?): restarting it" >&2
+        sleep 1
+      done' sh "${worker[@]}" >"$STATE/worker.log" 2>&1 &
     record worker $!
   else
     # bubblewrap cannot create its namespaces under chroot ("No permissions to create
