@@ -95,8 +95,9 @@ build() {
   local dir="$1" bazel="$2" log="$3"
   shift 3
   rm -f "$log"
-  # Bounded: a remote build that cannot be scheduled would otherwise wait forever.
-  (cd "$dir" && timeout -s INT 900 "$bazel" build "${BASE_FLAGS[@]}" "${OUTPUT_GROUPS[@]}" --execution_log_json_file="$log" "$@" "${TARGETS[@]}")
+  # Bounded: a remote build that cannot be scheduled would otherwise wait forever
+  # (--foreground: a caller's own timeout still reaches the Bazel client).
+  (cd "$dir" && timeout --foreground -s INT 900 "$bazel" build "${BASE_FLAGS[@]}" "${OUTPUT_GROUPS[@]}" --execution_log_json_file="$log" "$@" "${TARGETS[@]}")
 }
 summary() { "$PY" "$CHECKS" counts "$1"; }
 
