@@ -104,8 +104,11 @@ edit_interpreter() {
   mkdir -p "$cache"
   ln -s "$src/base" "$cache/base"
   ln -s "$src/base.stamp" "$cache/base.stamp"
-  cp -R -p "$src/python3.11" "$src/python3.11.stamp" "$cache/"
-  printf '\n# economics: interpreter bump\n' >>"$cache/python3.11/lib/python3.11/os.py"
+  # the tree's folder name is versioned by tools/image/make-interpreter.sh (NAME)
+  local tree
+  tree="$(sed -n 's/^NAME=//p' "$REPO/tools/image/make-interpreter.sh")"
+  cp -R -p "$src/$tree" "$src/$tree.stamp" "$cache/"
+  printf '\n# economics: interpreter bump\n' >>"$cache/$tree/lib/python3.11/os.py"
   EXTRA=(--repo_env=PYIMAGE_IMAGE_CACHE="$cache")
 }
 edit_clean() { bz clean >/dev/null 2>&1; }
