@@ -173,7 +173,7 @@ start_worker() {
     --platform OSFamily=linux --platform ISA="$isa"
     "pyimage-e2e-$$")
   if [ "$RUNNER" = hosttools ]; then
-    # BuildGrid can end a bot's session under load ("Concurrent RPC limit exceeded"),
+    # Under load BuildGrid can refuse the worker's UpdateBotSession RPC ("Concurrent RPC limit exceeded"),
     # and the worker then exits: restart it, or Bazel waits for a worker forever.
     chroot "$PYIMAGE_ROOTFS" /bin/sh -c '
       trap "kill \$child 2>/dev/null; wait \$child; exit 0" TERM INT
