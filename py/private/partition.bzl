@@ -175,11 +175,11 @@ def partition_runfiles(entries, interpreter_paths, pip_prefixes, label_prefixes)
     """Puts every runfiles entry into exactly one place.
 
     Entries of the interpreter layer and of fragments are dropped (those layers already
-    hold them); every other entry goes to the first-party group with the longest matching
+    hold them; Bazel's generated empty files are no fragment's); every other entry goes to the first-party group with the longest matching
     prefix (the first in tier order on a tie), else to the app layer.
 
     Args:
-      entries: list of struct(path, ...) with `path` relative to the runfiles root.
+      entries: list of struct(path, line, ...) with `path` relative to the runfiles root.
       interpreter_paths: dict (or list) of the paths in the interpreter layer.
       pip_prefixes: dict (or list) of fragment paths: `<repo>/site-packages/` (every path
         below it), a tree's `path/`, or an exact file path.
@@ -196,7 +196,12 @@ def partition_runfiles(entries, interpreter_paths, pip_prefixes, label_prefixes)
         groups[group] = []
     app = []
     for e in entries:
-        if e.path in interpreter_paths or _in_fragment(e.path, pip_prefixes):
+        if e.path in interpreter_paths:
+            continue
+        if _in_fragment(e.path, pip_prefixes) and not _is_empty(e.line):
+            # A generated empty `__init__.py` (where the runfiles have no file) is
+            # never a fragment's: e.g. `<repo>/site-packages/__init__.py` of a
+            # rules_python 1.x wheel, whose repository has none.
             continue
         group = _label_group(e.path, label_prefixes)
         if group == None:

@@ -30,6 +30,25 @@ def _interpreter_and_fragments_test(ctx):
 
 interpreter_and_fragments_test = unittest.make(_interpreter_and_fragments_test)
 
+def _empty_init_under_site_packages_test(ctx):
+    env = unittest.begin(ctx)
+
+    # rules_python 1.x wheel repositories have no `site-packages/__init__.py` (0.22.1's
+    # have a real one): Bazel's legacy_create_init then adds an empty one to the
+    # binary's runfiles. No fragment ships it (it is not a file of the distribution),
+    # so it must not be dropped with the distribution's files.
+    empty = runfile_entry("pypi_314_six/site-packages/__init__.py", "empty\tpypi_314_six/site-packages/__init__.py", None)
+    parts = partition_runfiles(
+        _entries("pypi_314_six/site-packages/six.py") + [empty],
+        interpreter_paths = {},
+        pip_prefixes = {"pypi_314_six/site-packages/": True},
+        label_prefixes = [],
+    )
+    asserts.equals(env, ["pypi_314_six/site-packages/__init__.py"], _paths(parts.app))
+    return unittest.end(env)
+
+empty_init_under_site_packages_test = unittest.make(_empty_init_under_site_packages_test)
+
 def _label_groups_test(ctx):
     env = unittest.begin(ctx)
     parts = partition_runfiles(
@@ -170,6 +189,7 @@ def partition_test_suite(name):
     unittest.suite(
         name,
         interpreter_and_fragments_test,
+        empty_init_under_site_packages_test,
         label_groups_test,
         every_entry_once_test,
         empty_line_test,
