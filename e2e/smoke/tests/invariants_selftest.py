@@ -2,7 +2,8 @@
 
 Builds small fake layers (a good image plus one mutation each) and runs
 invariants_test.py on them: the good image must pass, every mutation must fail
-the named check. Argument: path of invariants_test.py.
+the named check. Arguments: path of invariants_test.py, path of the shared
+tools/testing/invariants.py it imports.
 """
 
 import io
@@ -14,6 +15,7 @@ import tempfile
 import unittest
 
 CHECKER = None
+SHARED = None
 
 RF = "app/.runfiles/"
 PY = "rules_pyimage~~image~pyimage_python311/python/bin/python3.11"
@@ -82,6 +84,7 @@ class SelfTest(unittest.TestCase):
             [sys.executable, CHECKER, "--runfiles", rf, "--base", base] + paths,
             capture_output=True,
             text=True,
+            env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.abspath(SHARED))),
         )
         return r.returncode, r.stdout + r.stderr
 
@@ -144,9 +147,10 @@ class SelfTest(unittest.TestCase):
     def test_launcher_not_executable(self):
         layers = good_layers()
         layers[3][0] = entry("app/app", b"#!/usr/bin/env python3.11\n", 0o644)
-        self.assert_fails(layers, "test_launcher_and_runfiles_symlink")
+        self.assert_fails(layers, "test_launchers_and_runfiles_symlinks")
 
 
 if __name__ == "__main__":
     CHECKER = sys.argv.pop(1)
+    SHARED = sys.argv.pop(1)
     unittest.main(verbosity=2)
