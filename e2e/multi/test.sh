@@ -15,11 +15,13 @@
 #   7. `py_image_layer(platform = ...)`: migrate for linux/arm64 next to linux/amd64;
 #      its pure-Python pip layers have the amd64 digests, no ELF file of another
 #      machine than aarch64 (no host leak: the arm64 Python toolchain is the image's);
-#   8. the server for linux/amd64 and linux/arm64 (aarch64 wheels from @pypi_arm64,
-#      the arm64 interpreter tree and base layer): one image each (crane append +
-#      mutate into a loopback `crane registry serve`), `crane index append` of the
-#      two; every ELF file of the arm64 image (base included) is aarch64; with
-#      binfmt_misc and qemu-user, `podman run --platform linux/arm64` of the index;
+#   8. the server for linux/amd64 and linux/arm64 (one multi-platform pip hub: pure
+#      wheels from one repository for both, charset-normalizer's aarch64 wheel; the
+#      arm64 interpreter tree and base layer): every pure package's fragment and the
+#      pure pip layers have the same bytes in both images (aquery + sha256); one image
+#      each (crane append + mutate into a loopback `crane registry serve`), `crane
+#      index append` of the two; every ELF file of the arm64 image (base included) is
+#      aarch64; with binfmt_misc and qemu-user, `podman run --platform linux/arm64`;
 #   9. incremental: after editing only worker/jobs.py, rebuilding the three-binary
 #      layers re-runs only their app layer (+ validation), from the execution log.
 # Runs in a copy of the workspace (e2e/.work/multi): the edit never touches the checkout.
@@ -239,12 +241,23 @@ enable_qemu() {
   on_exit sh -c "echo -1 >$BINFMT/pyimage-aarch64"
 }
 
-step "the server for linux/amd64 and linux/arm64 (@pypi_arm64 wheels, arm64 interpreter and base): image index"
-if "$BAZEL" build //arm64:server_arm64_layers //image:server_layers @pyimage_base//:layer @pyimage_base_arm64//:layer >"$OUT/index.log" 2>&1 &&
+step "the server for linux/amd64 and linux/arm64 (one pip hub, arm64 interpreter and base): image index"
+# every output on disk, not only the top-level ones (Bazel 7 leaves disk-cache hits of
+# intermediate outputs such as package fragments in the cache): pure_check.py reads them
+if "$BAZEL" build --remote_download_outputs=all //arm64:server_arm64_layers //image:server_layers \
+  @pyimage_base//:layer @pyimage_base_arm64//:layer >"$OUT/index.log" 2>&1 &&
   start_registry; then
   EXEC_ROOT="$("$BAZEL" info execution_root 2>/dev/null)"
   mapfile -t L_AMD64 < <(files_of //image:server_layers)
   mapfile -t L_ARM64 < <(files_of //arm64:server_arm64_layers)
+  if "$BAZEL" aquery 'mnemonic("PyImageLayer", deps(//image:server_layers) union deps(//arm64:server_arm64_layers))' \
+    --output=jsonproto >"$OUT/pure.json" 2>"$OUT/pure.log"; then
+    check "pure packages: the same fragment bytes for both machines; six, pip and common layers shared, web differs" \
+      "$PYTHON" tests/pure_check.py "$OUT/pure.json" "$EXEC_ROOT" --amd64 "${L_AMD64[@]}" --arm64 "${L_ARM64[@]}"
+  else
+    tail -n 20 "$OUT/pure.log"
+    fail "bazel aquery of the two servers' fragments"
+  fi
   if D_AMD64="$(assemble amd64 "$EXEC_ROOT/$(files_of @pyimage_base//:layer)" "${L_AMD64[@]}")" &&
     D_ARM64="$(assemble arm64 "$EXEC_ROOT/$(files_of @pyimage_base_arm64//:layer)" "${L_ARM64[@]}")"; then
     pass "crane append + mutate: linux/amd64 ${D_AMD64:7:12}, linux/arm64 ${D_ARM64:7:12} ($REG)"

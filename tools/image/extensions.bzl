@@ -19,37 +19,69 @@ image = use_extension("@rules_pyimage//tools/image:extensions.bzl", "image")
 use_repo(image, "pyimage_base", "pyimage_python311")
 register_toolchains("@pyimage_python311//:toolchain")
 ```
+
+The same for linux/arm64 (`tools/image/make-arm64.sh`; cache `$PYIMAGE_ARM64_CACHE`, else
+`$PYIMAGE_ROOT/tools/image-arm64`, else /var/cache/rules_pyimage/tools/image-arm64):
+`@pyimage_base_arm64//:layer` and `@pyimage_python311_arm64//:toolchain`, CPython 3.11
+for aarch64 whose toolchain is only for `@platforms//os:linux` + `@platforms//cpu:arm64`
+targets (register it before an unconstrained one). A repository is fetched only when a
+workspace uses it, so the arm64 cache is needed only there.
 """
 
-_DEFAULT_CACHE = "/var/cache/rules_pyimage/tools/image"
+_DEFAULT_ROOT = "/var/cache/rules_pyimage"
 
-def _cache_dir(rctx):
-    cache = rctx.os.environ.get("PYIMAGE_IMAGE_CACHE", "")
+# The caches' layouts: where the tree, the base layer and the stamps of each are.
+_ARCH = {
+    "amd64": struct(
+        base_repo = "pyimage_base",
+        env = "PYIMAGE_IMAGE_CACHE",
+        subdir = "/tools/image",
+        script = "make-interpreter.sh",
+        base_script = "make-base.sh",
+        python_stamp = "python3.11.v3.stamp",
+        python_tree = "python3.11.v3",
+        base_stamp = "base.stamp",
+        constraints = [],
+    ),
+    "arm64": struct(
+        base_repo = "pyimage_base_arm64",
+        env = "PYIMAGE_ARM64_CACHE",
+        subdir = "/tools/image-arm64",
+        script = "make-arm64.sh",
+        base_script = "make-arm64.sh",
+        python_stamp = "stamp",
+        python_tree = "python3.11",
+        base_stamp = "stamp",
+        constraints = ["@platforms//os:linux", "@platforms//cpu:arm64"],
+    ),
+}
+
+def _cache_dir(rctx, arch):
+    cache = rctx.os.environ.get(arch.env, "")
     if not cache:
-        root = rctx.os.environ.get("PYIMAGE_ROOT", "")
-        cache = root.rstrip("/") + "/tools/image" if root else _DEFAULT_CACHE
+        cache = (rctx.os.environ.get("PYIMAGE_ROOT", "").rstrip("/") or _DEFAULT_ROOT) + arch.subdir
     return cache.rstrip("/")
 
-def _need(rctx, path, script):
+def _need(rctx, path, arch, script):
     p = rctx.path(path)
     if not p.exists:
         fail(("%s is missing: run tools/image/%s in the rules_pyimage checkout first " +
               "(it builds the e2e images' base/interpreter cache), or point " +
-              "--repo_env=PYIMAGE_IMAGE_CACHE at an existing cache.") % (path, script))
+              "--repo_env=%s at an existing cache.") % (path, script, arch.env))
     if hasattr(rctx, "watch"):
         rctx.watch(p)
     return p
 
 def _base_impl(rctx):
-    cache = _cache_dir(rctx)
-    _need(rctx, cache + "/base.stamp", "make-base.sh")
-    rctx.symlink(_need(rctx, cache + "/base/layer.tar.gz", "make-base.sh"), "layer.tar.gz")
-    rctx.symlink(_need(rctx, cache + "/base/layer.json", "make-base.sh"), "layer.json")
-    rctx.symlink(_need(rctx, cache + "/base/PACKAGES", "make-base.sh"), "PACKAGES")
+    arch = _ARCH[rctx.attr.arch]
+    cache = _cache_dir(rctx, arch)
+    _need(rctx, cache + "/" + arch.base_stamp, arch, arch.base_script)
+    for f in ["layer.tar.gz", "layer.json", "PACKAGES"]:
+        rctx.symlink(_need(rctx, cache + "/base/" + f, arch, arch.base_script), f)
     rctx.file("BUILD.bazel", """\
 package(default_visibility = ["//visibility:public"])
 
-# Minimal Debian bookworm root file system (tools/image/make-base.sh), one layer.
+# Minimal Debian bookworm root file system (tools/image/""" + arch.base_script + """), one layer.
 filegroup(name = "layer", srcs = ["layer.tar.gz"])
 
 # {digest, diff_id, size} of layer.tar.gz.
@@ -60,7 +92,8 @@ exports_files(["layer.tar.gz", "layer.json", "PACKAGES"])
 
 _base_repo = repository_rule(
     implementation = _base_impl,
-    environ = ["PYIMAGE_IMAGE_CACHE", "PYIMAGE_ROOT"],
+    attrs = {"arch": attr.string(mandatory = True, values = _ARCH.keys())},
+    environ = ["PYIMAGE_ARM64_CACHE", "PYIMAGE_IMAGE_CACHE", "PYIMAGE_ROOT"],
     local = True,
 )
 
@@ -97,9 +130,10 @@ def _tree_links(rctx, tree):
     return links
 
 def _python_impl(rctx):
-    cache = _cache_dir(rctx)
-    _need(rctx, cache + "/python3.11.v3.stamp", "make-interpreter.sh")
-    src = _need(rctx, cache + "/python3.11.v3/bin/python3.11", "make-interpreter.sh").dirname.dirname
+    arch = _ARCH[rctx.attr.arch]
+    cache = _cache_dir(rctx, arch)
+    _need(rctx, cache + "/" + arch.python_stamp, arch, arch.script)
+    src = _need(rctx, cache + "/" + arch.python_tree + "/bin/python3.11", arch, arch.script).dirname.dirname
     res = rctx.execute(["cp", "-R", "-p", str(src), "python"])
     if res.return_code != 0:
         fail("copying %s failed: %s" % (src, res.stderr))
@@ -111,12 +145,12 @@ load(":links.bzl", "interpreter_links")
 
 package(default_visibility = ["//visibility:public"])
 
-# CPython 3.11 from Debian bookworm's .debs (tools/image/make-interpreter.sh):
+# CPython 3.11 from Debian bookworm's .debs (tools/image/{script}):
 # a real interpreter tree, relocatable (the stdlib is found from the executable).
-# Its shared libraries come from the base layer (@pyimage_base).
+# Its shared libraries come from the base layer (@{base}).
 interpreter_links(
     name = "links",
-    links = %r,
+    links = {links},
 )
 
 py_runtime(
@@ -145,24 +179,33 @@ py_runtime_pair(
 
 toolchain(
     name = "toolchain",
+    target_compatible_with = {constraints},
     toolchain = ":runtime_pair",
     toolchain_type = "@bazel_tools//tools/python:toolchain_type",
 )
 
 exports_files(["python/VERSION"])
-""" % {k: links[k] for k in sorted(links)})
+""".format(
+        base = arch.base_repo,
+        constraints = repr(arch.constraints),
+        links = repr({k: links[k] for k in sorted(links)}),
+        script = arch.script,
+    ))
 
 _python_repo = repository_rule(
     implementation = _python_impl,
-    environ = ["PYIMAGE_IMAGE_CACHE", "PYIMAGE_ROOT"],
+    attrs = {"arch": attr.string(mandatory = True, values = _ARCH.keys())},
+    environ = ["PYIMAGE_ARM64_CACHE", "PYIMAGE_IMAGE_CACHE", "PYIMAGE_ROOT"],
     local = True,
 )
 
 def _image_impl(_mctx):
-    _base_repo(name = "pyimage_base")
-    _python_repo(name = "pyimage_python311")
+    _base_repo(name = "pyimage_base", arch = "amd64")
+    _python_repo(name = "pyimage_python311", arch = "amd64")
+    _base_repo(name = "pyimage_base_arm64", arch = "arm64")
+    _python_repo(name = "pyimage_python311_arm64", arch = "arm64")
 
 image = module_extension(
     implementation = _image_impl,
-    doc = "TEST-ONLY: the e2e images' cached base layer and interpreter tree.",
+    doc = "TEST-ONLY: the e2e images' cached base layers and interpreter trees (amd64, arm64).",
 )

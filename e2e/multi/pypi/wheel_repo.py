@@ -1,16 +1,20 @@
-"""TEST-ONLY: lays out one wheel of another platform as a pip-hub package repository.
+"""TEST-ONLY: lays out one wheel as a spoke repository of a pip hub (wheels.bzl).
 
 Run by the repository rule in wheels.bzl, in the repository's directory:
 
-    wheel_repo.py PIP_WHL REQUIREMENT PLATFORM PYTHON_VERSION IMPLEMENTATION MACHINE HUB
+    wheel_repo.py PIP_WHL REQUIREMENT PYTHON_VERSION IMPLEMENTATION MACHINES HUB KIND
 
-- `pip download --no-deps --only-binary=:all: --require-hashes --platform PLATFORM
-  --python-version PYTHON_VERSION --implementation IMPLEMENTATION` of REQUIREMENT (one
-  hashed line of the lock), with the pip of PIP_WHL (a pip wheel, run from the zip);
+- `pip download --no-deps --only-binary=:all: --require-hashes --platform
+  manylinux2014_<first of MACHINES> --python-version PYTHON_VERSION --implementation
+  IMPLEMENTATION` of REQUIREMENT (one hashed line of the lock), with the pip of PIP_WHL
+  (a pip wheel, run from the zip);
+- KIND `pure`: the wheel must be a `*-none-any` one (shared by every machine); `native`:
+  a platform wheel. Otherwise it fails, naming the fix;
 - the wheel unpacked under `site-packages/` (the shape rules_pyimage recognises: files
   under `<repo>/site-packages/`, a `*.dist-info`);
 - `BUILD.bazel`: a `py_library` `pkg` whose deps are the wheel's `Requires-Dist`
-  entries whose markers hold on linux/MACHINE with that Python (`@HUB_<name>//:pkg`).
+  entries whose markers hold on linux with that Python, through the hub
+  (`@HUB//<name>`); for a pure wheel they must be the same on every machine of MACHINES.
 """
 
 import os
@@ -40,6 +44,7 @@ def die(msg):
 
 
 def download(pip_whl, requirement, platform, python_version, implementation):
+    """Downloads the one wheel of REQUIREMENT for PLATFORM; returns its path."""
     with open("requirement.txt", "w") as f:
         f.write(requirement + "\n")
     cmd = [
@@ -88,18 +93,31 @@ def dependencies(metadata, env):
     return sorted(deps)
 
 
+def check_kind(wheel, kind, requirement):
+    pure = os.path.basename(wheel).endswith("-none-any.whl")
+    if kind == "pure" and not pure:
+        die("%s: %s is a platform wheel: list the package in `native` of wheels.hub" % (requirement, os.path.basename(wheel)))
+    if kind == "native" and pure:
+        die("%s: %s is a pure wheel: remove the package from `native` of wheels.hub" % (requirement, os.path.basename(wheel)))
+
+
 def main(argv):
-    pip_whl, requirement, platform, python_version, implementation, machine, hub = argv
+    pip_whl, requirement, python_version, implementation, machines, hub, kind = argv
+    machines = machines.split(",")
     sys.path.insert(0, pip_whl)
-    wheel = download(pip_whl, requirement, platform, python_version, implementation)
+    wheel = download(pip_whl, requirement, "manylinux2014_" + machines[0], python_version, implementation)
+    check_kind(wheel, kind, requirement)
     with zipfile.ZipFile(wheel) as z:
         z.extractall("site-packages")
         infos = [n for n in z.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
         if len(infos) != 1:
             die("%s has %d top-level */.dist-info/METADATA" % (wheel, len(infos)))
         metadata = z.read(infos[0]).decode("utf-8")
-    deps = dependencies(metadata, target_env(python_version, machine))
-    labels = ["@%s_%s//:pkg" % (hub, d) for d in deps]
+    per_machine = {m: dependencies(metadata, target_env(python_version, m)) for m in machines}
+    deps = per_machine[machines[0]]
+    if any(d != deps for d in per_machine.values()):
+        die("%s: the dependencies differ between machines (%s): not supported for a shared pure wheel" % (requirement, per_machine))
+    labels = ["@%s//%s" % (hub, d) for d in deps]
     with open("BUILD.bazel", "w") as f:
         f.write(BUILD.format(wheel=os.path.basename(wheel), deps=repr(labels)))
     os.remove("requirement.txt")
