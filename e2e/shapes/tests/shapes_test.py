@@ -1,13 +1,14 @@
 """The rules_python 1.x shapes in e2e/shapes' layers, on top of the shared image invariants.
 
     shapes_test.py --plan PLAN.json --order LAYER_LIST [--site-packages-links]
-        [--system-python NAME]... --runfiles LISTING --base BASE LAYER...
+        [--system-python NAME]... [--first-party GROUP] --runfiles LISTING --base BASE LAYER...
 
 Besides tools/testing/invariants.py (every runfile in exactly one layer, no path in
 two layers, links resolve, ...): the spoke repositories carry the Python version
 (`rules_python~~pip~pypi_314_<name>`); each distribution's files sit in the layer of
 its tier group (certifi's `*.pem` split off); every binary's `_<bin>.venv/` tree and
-`_<bin>_stage2_bootstrap.py` are in the app layer, the venv's `bin/python3.11` a
+`_<bin>_stage2_bootstrap.py` are in the app layer (or in the first-party group
+`--first-party` of `//app/...`, with the launchers' copies in the runfiles), the venv's `bin/python3.11` a
 relative link to the interpreter layer's executable; the generated namespace
 `__init__.py` ships with each distribution of the namespace; with
 `--site-packages-links`, every link in the venv's site-packages resolves to a file of
@@ -65,7 +66,8 @@ class Shapes(invariants.Invariants):
 
     def test_plan(self):
         got = [(l["kind"], l["group"], sorted(l["packages"])) for l in self.plan["layers"]]
-        self.assertEqual(got, PLAN)
+        want = PLAN[:-1] + [("first_party", OPTS.first_party, ["//app/..."])] + PLAN[-1:] if OPTS.first_party else PLAN
+        self.assertEqual(got, want)
         self.assertEqual(self.plan["deps"]["jaraco-text"], ["jaraco-functools"], "a dependency through the hub's alias")
 
     def test_spoke_repositories_carry_the_python_version(self):
@@ -123,7 +125,9 @@ class Shapes(invariants.Invariants):
                 venv + "lib/python3.11/site-packages/bazel.pth",
                 venv + "lib/python3.11/site-packages/_bazel_site_init.py",
             ]
-            self.assertEqual({p: self.layer_of.get(p) for p in want}, {p: "app" for p in want})
+            group = OPTS.first_party or "app"
+            self.assertEqual({p: self.layer_of.get(p) for p in want}, {p: group for p in want})
+            self.assertEqual(self.layer_of.get(self.root + "/" + name), "app", "the launcher")
 
     def test_venv_python_links_to_the_interpreter_layer(self):
         paths = self.all_paths()
@@ -164,6 +168,7 @@ def main():
     ap.add_argument("--order", required=True, help="layer_list of the layers in image order")
     ap.add_argument("--site-packages-links", action="store_true")
     ap.add_argument("--system-python", action="append", default=[], help="a binary with 1.x's system_python bootstrap")
+    ap.add_argument("--first-party", default="", help="the tier's first-party group of //app/...")
     OPTS, rest = ap.parse_known_args()
     invariants.main(rest)
 
