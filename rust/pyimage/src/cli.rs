@@ -281,6 +281,14 @@ pub(crate) struct AutogroupArgs {
     /// Layers of the base image (with --plan); overrides the plan's `base_layers`.
     #[arg(long, value_name = "N")]
     base_layers: Option<u64>,
+    /// The base image whose layers count towards the default budget (with --plan): an OCI
+    /// image layout directory, an OCI archive or a `docker save` tarball.
+    #[arg(long, value_name = "PATH", conflicts_with = "base_layers")]
+    base: Option<PathBuf>,
+    /// The image's platform, OS/ARCH[/VARIANT]: picks the base's image from a
+    /// multi-platform index.
+    #[arg(long, value_name = "OS/ARCH", requires = "base")]
+    platform: Option<String>,
     /// Print JSON instead of the Starlark snippet.
     #[arg(long)]
     json: bool,
@@ -359,6 +367,8 @@ impl AutogroupArgs {
             packages: self.packages.clone(),
             budget: self.budget,
             base_layers: self.base_layers,
+            base: self.base.clone(),
+            platform: self.platform.clone(),
             json: self.json,
             output: self.output.clone(),
             descriptors: self.descriptors.clone(),

@@ -263,3 +263,31 @@ fn bad_base_arguments_are_refused() {
     assert_eq!(code, 1);
     assert!(out.contains("expected OS/ARCH or OS/ARCH/VARIANT"), "{out}");
 }
+
+#[test]
+fn autogroup_subtracts_the_base_image_from_the_default_budget() {
+    let t = tempfile::tempdir().unwrap();
+    let (plan, descriptors) = plan(t.path(), 3);
+    let two = layout(&t.path().join("two"), &[("amd64", 2)]);
+    let (code, stdout, stderr) = run(pyimage()
+        .args(["autogroup", "--plan"])
+        .arg(&plan)
+        .arg("--base")
+        .arg(&two)
+        .args(&descriptors));
+    assert_eq!(code, 0, "{stderr}");
+    // warn_layers 5 - 2 base layers - 0 other layers
+    assert!(stdout.contains("budget 3 layers"), "{stdout}");
+    let five = layout(&t.path().join("five"), &[("amd64", 5)]);
+    let (code, _, stderr) = run(pyimage()
+        .args(["autogroup", "--plan"])
+        .arg(&plan)
+        .arg("--base")
+        .arg(&five)
+        .args(&descriptors));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("after 5 base and 0 other layers"),
+        "{stderr}"
+    );
+}

@@ -78,6 +78,10 @@ pub struct AutogroupRequest {
     pub budget: Option<u64>,
     /// Layers of the base image (with --plan); overrides the plan's `base_layers`.
     pub base_layers: Option<u64>,
+    /// The base image whose layers count (with --plan); overrides the plan's `base_layers`.
+    pub base: Option<PathBuf>,
+    /// Platform (`os/arch[/variant]`) whose image to count in a multi-platform base.
+    pub platform: Option<String>,
     /// Print JSON instead of the Starlark snippet.
     pub json: bool,
     /// Write to this file instead of stdout.
@@ -354,7 +358,13 @@ pub fn run_autogroup(args: &AutogroupRequest) -> Result<ExitCode> {
             let budget = match args.budget {
                 Some(b) => b,
                 None => {
-                    let base = args.base_layers.unwrap_or(plan.base_layers);
+                    let base = base_count(
+                        args.base.as_deref(),
+                        args.platform.as_deref(),
+                        args.base_layers,
+                        Some(&plan),
+                    )?
+                    .layers;
                     let other = plan
                         .layers
                         .iter()
