@@ -2,11 +2,14 @@
 # Host-side checks of e2e/limits (run by tools/test-all.sh after
 # `bazel test //...`, or by hand: `bash e2e/limits/test.sh`):
 #   1. //:layers_over_limit (130 one-package groups + app layer) fails the
-#      build in its validation action, naming the 127-layer limit and printing
+#      build in its validation action, naming the 125-layer limit and printing
 #      a paste-ready `layer_tier(groups = {...})` fix;
 #   2. //:layers_warn_only (same tier with limit_as_warning = True) builds;
 #   3. 120 groups build alone but fail with base_layers = 10 (base image
-#      layers count towards the limit).
+#      layers count towards the limit);
+#   4. a synthetic 30-layer base image given as `base` (OCI layout and docker
+#      archive) is counted by the validation action: 90 groups pass on it, 120
+#      fail with the fix; skopeo reads the same 30 layers from both forms.
 # Ends with a `N passed, N failed` line (read by tools/test-all.sh).
 set -uo pipefail
 
@@ -33,9 +36,9 @@ expect_failure() {
   done
 }
 
-step "130 one-package groups: validation fails at the 127 limit"
+step "130 one-package groups: validation fails at the 125 limit"
 expect_failure //:layers_over_limit "$OUT/over_limit.log" \
-  'ERROR' '127' 'layer_tier\(' 'groups *= *\{' 'validat|PyImageValidate'
+  'ERROR' 'max_layers = 125' 'layer_tier\(' 'groups *= *\{' 'validat|PyImageValidate'
 echo "--- validation output (excerpt):"
 grep -E -A12 'ERROR|WARNING' "$OUT/over_limit.log" | head -40
 
@@ -44,7 +47,7 @@ if "$BAZEL" build "${FLAGS[@]}" //:layers_warn_only >"$OUT/warn_only.log" 2>&1; 
   pass "//:layers_warn_only built"
   # The warning is printed when the validation action runs; when Bazel had
   # nothing to redo it is only in the action's report (validation.txt).
-  if grep -Eiq 'WARNING.*(127|limit)|(127|limit).*WARNING' "$OUT/warn_only.log" \
+  if grep -Eiq 'WARNING.*(125|limit)|(125|limit).*WARNING' "$OUT/warn_only.log" \
     bazel-bin/layers_warn_only_layers/validation.txt 2>/dev/null; then
     pass "  the limit warning was printed / reported"
   else
@@ -63,6 +66,38 @@ else
   tail -30 "$OUT/120.log"
 fi
 expect_failure //:layers_120_groups_on_10_base_layers "$OUT/120_base10.log" \
-  'validat|PyImageValidate' '10 base' '127'
+  'validat|PyImageValidate' '10 base' '125'
+
+step "a 30-layer base image counts: 90 groups pass on it, 120 fail"
+if "$BAZEL" build "${FLAGS[@]}" //:layers_90_groups_on_base30 //:layers_90_groups_on_base30_tar \
+  //:base30 //:base30_tar >"$OUT/base30.log" 2>&1; then
+  pass "90 groups on the 30-layer base built (OCI layout and docker archive)"
+  for t in layers_90_groups_on_base30:oci-layout layers_90_groups_on_base30_tar:docker-archive; do
+    v="bazel-bin/${t%%:*}_layers/validation.txt"
+    check "  ${t%%:*}: validation counted 30 base layers from the ${t#*:}" \
+      grep -q "122 layers (30 base from the ${t#*:} + 92 own" "$v"
+  done
+else
+  fail "90 groups on the 30-layer base failed"
+  tail -30 "$OUT/base30.log"
+fi
+expect_failure //:layers_120_groups_on_base30 "$OUT/120_base30.log" \
+  'PyImageValidate' '152 layers \(30 base \+ 122 own\) exceed max_layers = 125' \
+  "base image's 30 layers were counted in the OCI layout" 'layer_tier\('
+
+step "independent readers count the same 30 layers (skopeo inspect)"
+skopeo_layers() {
+  skopeo inspect "$1" | "$PYTHON" -c 'import json, sys; print(len(json.load(sys.stdin)["Layers"]))'
+}
+if command -v skopeo >/dev/null; then
+  for ref in oci:bazel-bin/base30 docker-archive:bazel-bin/base30_tar.tar; do
+    n="$(skopeo_layers "$ref" 2>"$OUT/skopeo.err")"
+    if [ "$n" = 30 ]; then pass "skopeo inspect $ref: 30 layers"; else
+      fail "skopeo inspect $ref: '$n' layers, want 30: $(tail -n2 "$OUT/skopeo.err")"
+    fi
+  done
+else
+  fail "skopeo is not installed (tools/setup/60-oci-tools.sh installs it)"
+fi
 
 finish

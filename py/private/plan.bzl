@@ -66,7 +66,7 @@ def _run_plan_command(ctx, tool, command, mnemonic, plan, descriptors, output, f
         progress_message = mnemonic + " %{label}",
     )
 
-def declare_report(ctx, tool, plan, descriptors, prefix, previous):
+def declare_report(ctx, tool, plan, descriptors, prefix, previous, base = None):
     """`pyimage report` as a table, JSON and an HTML page; `pyimage diff` against `previous`.
 
     Args:
@@ -76,14 +76,17 @@ def declare_report(ctx, tool, plan, descriptors, prefix, previous):
       descriptors: the layers' descriptors, in order.
       prefix: path prefix of the outputs.
       previous: a previous build's `report.json` File, or None.
+      base: base_image.bzl's `base_image(ctx)` (flags and inputs), or None.
 
     Returns:
       struct(report = [txt, json, html], diff = [diff.txt, diff.json] or []).
     """
+    base_flags = base.flags if base else []
+    base_inputs = base.inputs if base else []
     text = ctx.actions.declare_file(prefix + "report.txt")
-    _run_plan_command(ctx, tool, "report", "PyImageReport", plan, descriptors, text, [])
+    _run_plan_command(ctx, tool, "report", "PyImageReport", plan, descriptors, text, base_flags, base_inputs)
     report_json = ctx.actions.declare_file(prefix + "report.json")
-    _run_plan_command(ctx, tool, "report", "PyImageReportJson", plan, descriptors, report_json, ["--json"])
+    _run_plan_command(ctx, tool, "report", "PyImageReportJson", plan, descriptors, report_json, ["--json"] + base_flags, base_inputs)
     html = ctx.actions.declare_file(prefix + "report.html")
     _run_plan_command(
         ctx,
@@ -93,8 +96,8 @@ def declare_report(ctx, tool, plan, descriptors, prefix, previous):
         plan,
         descriptors,
         html,
-        ["--html"] + (["--previous", previous.path] if previous else []),
-        [previous] if previous else [],
+        ["--html"] + base_flags + (["--previous", previous.path] if previous else []),
+        base_inputs + ([previous] if previous else []),
     )
     diff = []
     if previous:
@@ -133,8 +136,18 @@ def previous_report(ctx):
         fail("--@rules_pyimage//py:previous_report must name one `report.json` file (the `report` output group of an earlier build), got: %s" % [f.path for f in files])
     return files[0]
 
-def declare_validation(ctx, tool, plan, descriptors, validation, limit_as_warning):
-    """`pyimage validate`: warnings, and a failure past the layer limit unless `limit_as_warning`."""
+def declare_validation(ctx, tool, plan, descriptors, validation, limit_as_warning, base = None):
+    """`pyimage validate`: warnings, and a failure past the layer limit unless `limit_as_warning`.
+
+    Args:
+      ctx: the rule context.
+      tool: the `pyimage` executable.
+      plan: the plan JSON.
+      descriptors: the layers' descriptors, in order.
+      validation: the output File.
+      limit_as_warning: report a count past max_layers as a warning.
+      base: base_image.bzl's `base_image(ctx)` (the base image read for its layer count), or None.
+    """
     _run_plan_command(
         ctx,
         tool,
@@ -143,5 +156,6 @@ def declare_validation(ctx, tool, plan, descriptors, validation, limit_as_warnin
         plan,
         descriptors,
         validation,
-        ["--limit-as-warning"] if limit_as_warning else [],
+        (["--limit-as-warning"] if limit_as_warning else []) + (base.flags if base else []),
+        base.inputs if base else [],
     )

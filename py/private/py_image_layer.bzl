@@ -2,6 +2,7 @@
 pinned tier), its plan, report and validation."""
 
 load("@rules_python//python:py_info.bzl", "PyInfo")
+load(":base_image.bzl", "BASE_IMAGE_ATTRS", "base_image")
 load(":layer_action.bzl", "manifest_line")
 load(":layer_aspect.bzl", "regroup_fragments")
 load(":merge_aspect.bzl", "PY_TOOLCHAIN", "build_layers", "label_str", "merge_aspect")
@@ -139,9 +140,10 @@ def _py_image_layer_impl(ctx):
     plan = ctx.actions.declare_file(prefix + "plan.json")
     write_plan(ctx, plan, tier, ctx.attr.base_layers, layers, unmatched, fragments.graph)
     descriptors = [layer.descriptor for layer in layers]
-    reports = declare_report(ctx, tool, plan, descriptors, prefix, previous_report(ctx))
+    base = base_image(ctx)
+    reports = declare_report(ctx, tool, plan, descriptors, prefix, previous_report(ctx), base)
     validation = ctx.actions.declare_file(prefix + "validation.txt")
-    declare_validation(ctx, tool, plan, descriptors, validation, tier.limit_as_warning)
+    declare_validation(ctx, tool, plan, descriptors, validation, tier.limit_as_warning, base)
     runfiles_paths = ctx.actions.declare_file(prefix + "runfiles.paths")
     _write_runfiles_paths(ctx, runfiles_paths, tier.root, binaries)
 
@@ -238,9 +240,34 @@ docs/report.md), `diff` (`diff.txt` and `diff.json`: `pyimage diff` of the repor
 `--@rules_pyimage//py:previous_report=LABEL` against this build's; empty when the flag is
 unset), `plan` (the plan JSON given to the tool), `runfiles_paths` (every image path the
 binary's runfiles must occupy, for invariant tests), `_validation` (`pyimage validate`:
-warnings, and an error past the layer limit counting `base_layers`).
+warnings, and an error past the layer limit counting the base image's layers).
+
+The base image's layers count towards the tier's `max_layers` (default 125, Docker's
+limit). Give the base image itself and its layers are counted from its manifest:
+
+```starlark
+py_image_layer(
+    name = "layers",
+    binary = ":server",
+    base = "@distroless_python//:distroless_python",  # an oci_image / oci_pull target
+)
+
+oci_image(
+    name = "image",
+    base = "@distroless_python//:distroless_python",
+    tars = [":layers"],
+)
+```
+
+`base` takes an OCI image layout (an `oci_image` or `oci_pull` target, whose output is a
+layout directory, or a filegroup of a layout's files: `index.json`, `oci-layout`,
+`blobs/...`), an OCI archive or a `docker save` tarball (plain, gzip or zstd). From a
+multi-platform index the image of the target platform (`platform`, else the build's) is
+counted; an index without it, or a target platform the rules cannot name (no
+`@platforms//os` and `@platforms//cpu` constraint they know), is an error listing the
+index's platforms. The report says where the count came from. See docs/oci.md.
 """,
-    attrs = {
+    attrs = dict({
         "binary": attr.label(
             aspects = [merge_aspect],
             doc = "The py_binary to put into layers. Set this or `binaries`.",
@@ -259,9 +286,16 @@ the binaries, their pip packages and the Python toolchain of the interpreter lay
 configured for it; the `pyimage` tool still runs on the exec platform. Default: the
 build's target platform (see "Another target platform" above).""",
         ),
+        "base": attr.label(
+            allow_files = True,
+            doc = """The base image these layers go on: an `oci_image`/`oci_pull` target (an OCI
+layout directory), the files of an OCI layout, an OCI archive or a `docker save` tarball.
+The validation action reads its manifest and counts its layers against the tier's
+`max_layers`. Not with `base_layers`.""",
+        ),
         "base_layers": attr.int(
             default = 0,
-            doc = "Layers of the base image below these; counted against the tier's `max_layers` by the validation action.",
+            doc = "The base image's layer count, given as a number (when the image itself is not at hand; prefer `base`); counted against the tier's `max_layers` by the validation action. Not with `base`.",
         ),
         "_flag_tier": attr.label(
             default = Label("//py:layer_tier"),
@@ -271,7 +305,7 @@ build's target platform (see "Another target platform" above).""",
             default = Label("//py:previous_report"),
             allow_files = True,
         ),
-    },
+    }, **BASE_IMAGE_ATTRS),
     cfg = _platform_transition,
     toolchains = [
         TOOLCHAIN_TYPE,

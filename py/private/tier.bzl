@@ -47,7 +47,7 @@ def _check_settings(ctx):
         if v < 0:
             _fail(ctx, "%s = %d is negative; use a value >= 0 (0 disables the byte checks)" % (attr_name, v))
     if ctx.attr.max_layers == 0:
-        _fail(ctx, "max_layers = 0; use a positive limit such as 127")
+        _fail(ctx, "max_layers = 0; use a positive limit such as 125 (Docker's)")
     if ctx.attr.warn_layers > ctx.attr.max_layers:
         _fail(ctx, "warn_layers = %d is larger than max_layers = %d; lower warn_layers" % (ctx.attr.warn_layers, ctx.attr.max_layers))
     _check_path(ctx, ctx.attr.root)
@@ -329,7 +329,7 @@ the same bytes built with other tags are separate actions).""",
             doc = "Ship `*.pyc` files and `__pycache__` directories (dropped by default: parallel compilation is not deterministic).",
         ),
         "warn_layers": attr.int(default = 100, doc = "Warn above this many layers, base image layers included."),
-        "max_layers": attr.int(default = 127, doc = "Fail above this many layers, base image layers included (Docker's limit is 125-127)."),
+        "max_layers": attr.int(default = 125, doc = "Fail above this many layers, base image layers included. The default is Docker's limit: its layer store refuses an image of more than 125 layers (`max depth exceeded`; docs/design.md, \"Layer limit\")."),
         "max_squashed_bytes": attr.int(default = 512 * 1024 * 1024, doc = "Warn when the squashed layer of ungrouped pip packages holds more uncompressed bytes; 0 disables."),
         "max_package_bytes": attr.int(default = 256 * 1024 * 1024, doc = "Warn when one package larger than this shares a layer; 0 disables."),
         "limit_as_warning": attr.bool(default = False, doc = "Only warn (do not fail the validation action) past `max_layers`."),

@@ -206,6 +206,15 @@ pub(crate) struct ValidateArgs {
     /// Layers of the base image; overrides the plan's `base_layers`.
     #[arg(long, value_name = "N")]
     base_layers: Option<u64>,
+    /// The base image whose layers count towards the limit: an OCI image layout directory
+    /// (or its index.json), an OCI archive or a `docker save` tarball (plain, gzip or zstd).
+    /// Overrides the plan's `base_layers`.
+    #[arg(long, value_name = "PATH", conflicts_with = "base_layers")]
+    base: Option<PathBuf>,
+    /// The image's platform, OS/ARCH[/VARIANT] (e.g. linux/arm64): picks the base's image
+    /// from a multi-platform index and must match a single-platform base.
+    #[arg(long, value_name = "OS/ARCH", requires = "base")]
+    platform: Option<String>,
     /// Report a layer count past `max_layers` as a WARNING and exit 0.
     #[arg(long)]
     limit_as_warning: bool,
@@ -229,6 +238,15 @@ pub(crate) struct ReportArgs {
     /// Layers of the base image, shown in the totals; overrides the plan's `base_layers`.
     #[arg(long, value_name = "N")]
     base_layers: Option<u64>,
+    /// The base image whose layers count towards the limit: an OCI image layout directory
+    /// (or its index.json), an OCI archive or a `docker save` tarball (plain, gzip or zstd).
+    /// Overrides the plan's `base_layers`.
+    #[arg(long, value_name = "PATH", conflicts_with = "base_layers")]
+    base: Option<PathBuf>,
+    /// The image's platform, OS/ARCH[/VARIANT] (e.g. linux/arm64): picks the base's image
+    /// from a multi-platform index and must match a single-platform base.
+    #[arg(long, value_name = "OS/ARCH", requires = "base")]
+    platform: Option<String>,
     /// Print JSON instead of the table.
     #[arg(long)]
     json: bool,
@@ -263,6 +281,14 @@ pub(crate) struct AutogroupArgs {
     /// Layers of the base image (with --plan); overrides the plan's `base_layers`.
     #[arg(long, value_name = "N")]
     base_layers: Option<u64>,
+    /// The base image whose layers count towards the default budget (with --plan): an OCI
+    /// image layout directory, an OCI archive or a `docker save` tarball.
+    #[arg(long, value_name = "PATH", conflicts_with = "base_layers")]
+    base: Option<PathBuf>,
+    /// The image's platform, OS/ARCH[/VARIANT]: picks the base's image from a
+    /// multi-platform index.
+    #[arg(long, value_name = "OS/ARCH", requires = "base")]
+    platform: Option<String>,
     /// Print JSON instead of the Starlark snippet.
     #[arg(long)]
     json: bool,
@@ -308,6 +334,8 @@ impl ValidateArgs {
         Ok(run_validate(&ValidateRequest {
             plan: self.plan.clone(),
             base_layers: self.base_layers,
+            base: self.base.clone(),
+            platform: self.platform.clone(),
             limit_as_warning: self.limit_as_warning,
             output: self.output.clone(),
             quiet: self.quiet,
@@ -321,6 +349,8 @@ impl ReportArgs {
         Ok(run_report(&ReportRequest {
             plan: self.plan.clone(),
             base_layers: self.base_layers,
+            base: self.base.clone(),
+            platform: self.platform.clone(),
             json: self.json,
             html: self.html,
             previous: self.previous.clone(),
@@ -337,6 +367,8 @@ impl AutogroupArgs {
             packages: self.packages.clone(),
             budget: self.budget,
             base_layers: self.base_layers,
+            base: self.base.clone(),
+            platform: self.platform.clone(),
             json: self.json,
             output: self.output.clone(),
             descriptors: self.descriptors.clone(),

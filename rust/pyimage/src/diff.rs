@@ -422,6 +422,7 @@ mod tests {
             },
             layers,
             unmatched: Vec::new(),
+            base: None,
         }
     }
 

@@ -130,6 +130,15 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// A base image (OCI layout, OCI archive, docker archive) is unreadable, malformed or
+    /// holds no single image for the platform.
+    #[error("base image {}: {message}", path.display())]
+    BaseImage {
+        /// The path given as the base image.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// An argument is invalid (pattern, owner, level, ...).
     #[error("{0}")]
     Invalid(String),

@@ -254,6 +254,9 @@ fn field_str(field: &[u8]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&field[..end]).into_owned())
 }
 
+/// An entry and, when it was asked for, its content.
+pub(crate) type EntryWithContent = (ReadEntry, Option<Vec<u8>>);
+
 /// Streaming tar reader. It reads (and so hands to any hashing wrapper) every byte of the
 /// stream, content included. It stops at an end-of-archive block or at a clean EOF on a
 /// header boundary (the fragment form `merge` reads).
@@ -332,6 +335,15 @@ impl<R: Read> TarReader<R> {
 
     /// Reads the next entry, skipping over its content. `Ok(None)` at the end.
     pub(crate) fn next_entry(&mut self) -> Result<Option<ReadEntry>, String> {
+        Ok(self.next_entry_with(|_| false)?.map(|(entry, _)| entry))
+    }
+
+    /// Reads the next entry and, for a regular file that `keep` accepts, its content
+    /// (held in memory: `keep` must look at `size`). `Ok(None)` at the end.
+    pub(crate) fn next_entry_with(
+        &mut self,
+        mut keep: impl FnMut(&ReadEntry) -> bool,
+    ) -> Result<Option<EntryWithContent>, String> {
         let mut pax_path: Option<String> = None;
         let mut pax_link: Option<String> = None;
         let mut pax_size: Option<u64> = None;
@@ -422,10 +434,15 @@ impl<R: Read> TarReader<R> {
                 b'1' | b'2' | b'3' | b'4' | b'5' | b'6' => 0,
                 _ => size,
             };
-            self.skip(content.saturating_add(padding(content) as u64))
-                .map_err(|e| e.to_string())?;
+            let data = if entry.is_file() && keep(&entry) {
+                Some(self.read_data(content).map_err(|e| e.to_string())?)
+            } else {
+                self.skip(content.saturating_add(padding(content) as u64))
+                    .map_err(|e| e.to_string())?;
+                None
+            };
             self.entries += 1;
-            return Ok(Some(entry));
+            return Ok(Some((entry, data)));
         }
     }
 }

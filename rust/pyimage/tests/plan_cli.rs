@@ -201,7 +201,7 @@ fn validate_past_the_limit_fails_with_a_fix() {
     assert_eq!(code, 1);
     assert!(
         stderr.starts_with(
-            "ERROR: //limits:layers: 133 layers (2 base + 131 own) exceed max_layers = 127"
+            "ERROR: //limits:layers: 133 layers (2 base + 131 own) exceed max_layers = 125"
         ),
         "{stderr}"
     );

@@ -12,6 +12,7 @@ use crate::diff::{diff_reports, load_report};
 use crate::error::{Error, Result};
 
 use super::autogroup::{autogroup, Package, Proposal};
+use super::base::{read_base, BaseCount, Platform};
 use super::html;
 use super::model::{normalize_name, Groups, LayerKind, PackageList, Plan, MAX_BASE_LAYERS};
 use super::report;
@@ -26,6 +27,11 @@ pub struct ValidateRequest {
     pub plan: PathBuf,
     /// Layers of the base image; overrides the plan's `base_layers`.
     pub base_layers: Option<u64>,
+    /// The base image (OCI layout, OCI archive or docker archive) whose layers count;
+    /// overrides the plan's `base_layers`.
+    pub base: Option<PathBuf>,
+    /// Platform (`os/arch[/variant]`) whose image to count in a multi-platform base.
+    pub platform: Option<String>,
     /// Report a layer count past `max_layers` as a WARNING and exit 0.
     pub limit_as_warning: bool,
     /// Also write the report text to this file (written even when validation fails).
@@ -43,6 +49,11 @@ pub struct ReportRequest {
     pub plan: Option<PathBuf>,
     /// Layers of the base image, shown in the totals; overrides the plan's `base_layers`.
     pub base_layers: Option<u64>,
+    /// The base image (OCI layout, OCI archive or docker archive) whose layers count;
+    /// overrides the plan's `base_layers`.
+    pub base: Option<PathBuf>,
+    /// Platform (`os/arch[/variant]`) whose image to count in a multi-platform base.
+    pub platform: Option<String>,
     /// Print JSON instead of the table.
     pub json: bool,
     /// Write a self-contained HTML page instead of the table.
@@ -67,6 +78,10 @@ pub struct AutogroupRequest {
     pub budget: Option<u64>,
     /// Layers of the base image (with --plan); overrides the plan's `base_layers`.
     pub base_layers: Option<u64>,
+    /// The base image whose layers count (with --plan); overrides the plan's `base_layers`.
+    pub base: Option<PathBuf>,
+    /// Platform (`os/arch[/variant]`) whose image to count in a multi-platform base.
+    pub platform: Option<String>,
     /// Print JSON instead of the Starlark snippet.
     pub json: bool,
     /// Write to this file instead of stdout.
@@ -79,6 +94,12 @@ pub struct AutogroupRequest {
 pub fn run_validate(args: &ValidateRequest) -> Result<ExitCode> {
     check_base_layers(args.base_layers)?;
     let plan = Plan::load(&args.plan)?;
+    let base = base_count(
+        args.base.as_deref(),
+        args.platform.as_deref(),
+        args.base_layers,
+        Some(&plan),
+    )?;
     let descriptors = DescriptorArg::load_all(&args.descriptors)?;
     let layers = resolve(Some(&plan), &args.plan, &descriptors)?;
     let sizes = PackageSizes::collect(Some(&plan), &descriptors);
@@ -87,7 +108,8 @@ pub fn run_validate(args: &ValidateRequest) -> Result<ExitCode> {
         &layers,
         &sizes,
         &ValidateOptions {
-            base_layers: args.base_layers,
+            base_layers: Some(base.layers),
+            base_image: Some(base),
             limit_as_warning: args.limit_as_warning,
         },
     );
@@ -119,6 +141,28 @@ fn check_base_layers(n: Option<u64>) -> Result<()> {
     }
 }
 
+/// The base image's layer count: read from `base`, else `flag` (`--base-layers`), else the
+/// plan's `base_layers`.
+fn base_count(
+    base: Option<&Path>,
+    platform: Option<&str>,
+    flag: Option<u64>,
+    plan: Option<&Plan>,
+) -> Result<BaseCount> {
+    let platform = platform.map(str::parse::<Platform>).transpose()?;
+    match (base, flag) {
+        (Some(_), Some(_)) => Err(Error::Invalid(
+            "--base and --base-layers both give the base image's layer count; pass one".into(),
+        )),
+        (Some(path), None) => read_base(path, platform.as_ref()),
+        (None, Some(n)) => Ok(BaseCount::given(n, "--base-layers")),
+        (None, None) => Ok(BaseCount::given(
+            plan.map_or(0, |p| p.base_layers),
+            "base_layers",
+        )),
+    }
+}
+
 /// Runs `pyimage report`.
 pub fn run_report(args: &ReportRequest) -> Result<ExitCode> {
     check_base_layers(args.base_layers)?;
@@ -129,10 +173,13 @@ pub fn run_report(args: &ReportRequest) -> Result<ExitCode> {
     let plan_path = args.plan.clone().unwrap_or_default();
     let descriptors = DescriptorArg::load_all(&args.descriptors)?;
     let layers = resolve(plan.as_ref(), &plan_path, &descriptors)?;
-    let base = args
-        .base_layers
-        .unwrap_or_else(|| plan.as_ref().map_or(0, |p| p.base_layers));
-    let r = report::build(plan.as_ref(), &layers, base);
+    let base = base_count(
+        args.base.as_deref(),
+        args.platform.as_deref(),
+        args.base_layers,
+        plan.as_ref(),
+    )?;
+    let r = report::build(plan.as_ref(), &layers, &base);
     let text = if args.html {
         let previous = match &args.previous {
             Some(p) => Some(load_report(p)?),
@@ -152,7 +199,8 @@ pub fn run_report(args: &ReportRequest) -> Result<ExitCode> {
                 &layers,
                 &sizes,
                 &ValidateOptions {
-                    base_layers: Some(base),
+                    base_layers: Some(base.layers),
+                    base_image: Some(base.clone()),
                     limit_as_warning: false,
                 },
             );
@@ -310,7 +358,13 @@ pub fn run_autogroup(args: &AutogroupRequest) -> Result<ExitCode> {
             let budget = match args.budget {
                 Some(b) => b,
                 None => {
-                    let base = args.base_layers.unwrap_or(plan.base_layers);
+                    let base = base_count(
+                        args.base.as_deref(),
+                        args.platform.as_deref(),
+                        args.base_layers,
+                        Some(&plan),
+                    )?
+                    .layers;
                     let other = plan
                         .layers
                         .iter()

@@ -314,10 +314,10 @@ pub(super) fn render(report: &Report, extras: &Extras<'_>) -> String {
             format!("tier {} · ", esc(&report.tier))
         },
         n = t.layers,
-        base = if t.base_layers > 0 {
-            format!(" (+{} base)", t.base_layers)
-        } else {
-            String::new()
+        base = match &report.base {
+            Some(b) => format!(" (+{} base, {})", t.base_layers, esc(&b.describe())),
+            None if t.base_layers > 0 => format!(" (+{} base)", t.base_layers),
+            None => String::new(),
         },
         u = human_bytes(t.uncompressed_bytes),
         c = human_bytes(t.compressed_bytes),

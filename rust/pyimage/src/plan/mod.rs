@@ -2,6 +2,7 @@
 //!
 //! - [`commands`]: the entry points, one per subcommand.
 //! - [`model`]: `PLAN.json`, descriptor and package-list formats.
+//! - [`base`]: the base image's layer count, read from an OCI layout or a docker archive.
 //! - [`resolve`]: joins plan layers with descriptors.
 //! - [`validate`]: layer limit and size thresholds, with paste-ready fixes.
 //! - [`report`]: the layer table.
@@ -10,6 +11,7 @@
 //! - [`snippet`]: `layer_tier(groups = {...})` rendering.
 
 mod autogroup;
+pub(crate) mod base;
 mod commands;
 mod html;
 pub(crate) mod model;

@@ -13,8 +13,10 @@ use crate::error::{read_text, Error, Result};
 
 /// Default of [`Thresholds::warn_layers`].
 pub(super) const DEFAULT_WARN_LAYERS: u64 = 100;
-/// Default of [`Thresholds::max_layers`].
-pub(super) const DEFAULT_MAX_LAYERS: u64 = 127;
+/// Default of [`Thresholds::max_layers`]: Docker's layer store refuses to register a layer
+/// whose parent chain is already 125 deep (moby `layer/layer_store.go`, `maxLayerDepth`),
+/// so an image of more than 125 layers does not load (docs/design.md, "Layer limit").
+pub(super) const DEFAULT_MAX_LAYERS: u64 = 125;
 /// Default of [`Thresholds::max_squashed_bytes`]: 512 MiB.
 pub(super) const DEFAULT_MAX_SQUASHED_BYTES: u64 = 512 * 1024 * 1024;
 /// Default of [`Thresholds::max_package_bytes`]: 256 MiB.

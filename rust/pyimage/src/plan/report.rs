@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use super::base::BaseCount;
 use super::model::{normalize_name, Plan, UnmatchedPattern};
 use super::resolve::{display_label, human_bytes, ResolvedLayer};
 
@@ -86,10 +87,14 @@ pub(crate) struct Report {
     /// Tier patterns that matched nothing in this binary (the plan's `unmatched`), tier order.
     #[serde(default)]
     pub unmatched: Vec<UnmatchedPattern>,
+    /// Where `totals.base_layers` comes from; absent when there is no base layer to explain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseCount>,
 }
 
 /// Builds the report.
-pub(super) fn build(plan: Option<&Plan>, layers: &[ResolvedLayer], base_layers: u64) -> Report {
+pub(super) fn build(plan: Option<&Plan>, layers: &[ResolvedLayer], base: &BaseCount) -> Report {
+    let base_layers = base.layers;
     let rows: Vec<Row> = layers
         .iter()
         .map(|l| {
@@ -136,6 +141,7 @@ pub(super) fn build(plan: Option<&Plan>, layers: &[ResolvedLayer], base_layers: 
         layers: rows,
         totals,
         unmatched: plan.map_or_else(Vec::new, |p| p.unmatched.clone()),
+        base: Some(base.clone()).filter(|b| b.layers > 0 || b.is_from_image()),
     }
 }
 
@@ -281,8 +287,22 @@ pub(super) fn render_text(r: &Report) -> String {
         out.push_str(&line(row));
         out.push('\n');
     }
+    render_base(r.base.as_ref(), &mut out);
     render_unmatched(&r.unmatched, &r.tier, &mut out);
     out
+}
+
+/// Where the base layer count comes from, after the table.
+fn render_base(base: Option<&BaseCount>, out: &mut String) {
+    if let Some(b) = base {
+        let _ = writeln!(
+            out,
+            "base image: {} layer{}, {}",
+            b.layers,
+            if b.layers == 1 { "" } else { "s" },
+            b.describe()
+        );
+    }
 }
 
 /// The tier patterns that matched nothing, after the table.

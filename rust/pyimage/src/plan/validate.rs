@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use super::base::BaseCount;
 use super::model::{Groups, LayerKind, Plan};
 use super::resolve::{display_label, human_bytes, PackageSizes, ResolvedLayer};
 use super::snippet::layer_tier_snippet;
@@ -15,6 +16,8 @@ use super::snippet::layer_tier_snippet;
 pub(super) struct ValidateOptions {
     /// Base-image layers; overrides the plan's `base_layers`.
     pub base_layers: Option<u64>,
+    /// The base image `base_layers` was read from, named in the messages.
+    pub base_image: Option<BaseCount>,
     /// Report a count past `max_layers` as a warning and exit 0.
     pub limit_as_warning: bool,
 }
@@ -72,6 +75,7 @@ struct Ctx<'a> {
     who: String,
     tier: String,
     base: u64,
+    base_image: Option<&'a BaseCount>,
 }
 
 impl Ctx<'_> {
@@ -119,6 +123,7 @@ pub(super) fn validate(
         who,
         tier,
         base: opts.base_layers.unwrap_or(plan.base_layers),
+        base_image: opts.base_image.as_ref().filter(|b| b.is_from_image()),
     };
     let mut messages = Vec::new();
     if let Some(m) = check_layer_count(&ctx, opts) {
@@ -146,10 +151,12 @@ pub(super) fn validate(
         )
     };
     let summary = format!(
-        "pyimage validate: {}: {} layers ({} base + {} own; warn_layers {}, max_layers {}), {}: {}",
+        "pyimage validate: {}: {} layers ({} base{} + {} own; warn_layers {}, max_layers {}), {}: {}",
         ctx.who,
         ctx.total(),
         ctx.base,
+        ctx.base_image
+            .map_or(String::new(), |b| format!(" from the {}", b.source)),
         layers.len(),
         t.warn_layers,
         t.max_layers,
@@ -253,7 +260,7 @@ fn layer_count_headline(ctx: &Ctx<'_>, opts: &ValidateOptions, severity: Severit
         );
         let _ = writeln!(
             text,
-            "  Docker refuses images deeper than about 125-127 layers; overlay2 mounts at most 128."
+            "  Docker's layer store refuses images of more than 125 layers (\"max depth exceeded\"); see docs/design.md, \"Layer limit\"."
         );
     } else {
         let _ = writeln!(
@@ -265,6 +272,14 @@ fn layer_count_headline(ctx: &Ctx<'_>, opts: &ValidateOptions, severity: Severit
             t.warn_layers,
             ctx.tier,
             t.max_layers
+        );
+    }
+    if let Some(b) = ctx.base_image {
+        let _ = writeln!(
+            text,
+            "  The base image's {} layers were {}.",
+            b.layers,
+            b.describe()
         );
     }
     text
