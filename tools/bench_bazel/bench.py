@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bazel-level benchmarks of rules_pyimage (results: docs/performance.md, "Bazel").
 
-  tools/bench_bazel/bench.py [--runs 5] [--only pkgtar,actions,analysis] [--dir DIR]
+  tools/bench_bazel/bench.py [--runs 5] [--only pkgtar,actions,incremental,image,analysis] [--graph-size 1000,5000] [--dir DIR]
 
 Generates benchmark workspaces under DIR (default $PYIMAGE_BENCH_DIR or
 /var/tmp/rules_pyimage-bench; outside the checkout so that the root module's
@@ -17,14 +17,22 @@ medians and ratios side by side:
   actions   actions executed (execution log) in a clean build of the layers of
             N = 1, 5, 10 binaries sharing the same packages: PyImageLayer
             package actions must not grow with N.
-  analysis  analysis time of a synthetic 1,000-package pip DAG
+  incremental  one binary's layers rebuilt after a one-line edit of its
+            main file: wall time of `bazel build`, critical path, which
+            PyImage* actions ran and their summed wall time (execution log).
+  image     the image assembled from one binary's layers by `crane append`
+            (an OCI tool, as users without rules_oci would).
+  analysis  analysis time of a synthetic pip DAG (--graph-size, default 1,000;
+            a list such as 1000,5000 runs each)
             (fake_pypi.bzl, average ~2.5 deps per package): `bazel build
             --nobuild` after a configuration change (packages stay loaded,
             the analysis cache is discarded), for the bare py_binary and for
-            its py_image_layer; from Bazel's JSON profile.
+            its py_image_layer; from Bazel's JSON profile; and the Java heap
+            retained after analysing each (`used-heap-size-after-gc`).
 """
 
 import argparse
+import collections
 import glob
 import json
 import os
@@ -277,6 +285,74 @@ def bench_actions(ws, ns, logdir):
     return rows
 
 
+# --------------------------------------------------------------------------- incremental
+def bench_incremental(ws, runs, logdir):
+    """What a developer waits for after editing app code: one binary's layers
+    rebuilt after a one-line edit of its main file (no disk cache)."""
+    flags = ["--disk_cache=", "--color=no", "--curses=no"]
+    target, src = "//:app_01_layers", os.path.join(ws, "app_01.py")
+    with open(src, encoding="utf-8") as f:
+        original = f.read()
+    bazel(ws, "build", *flags, target)
+    walls, crits, spawn_secs, counts = [], [], [], []
+    try:
+        for r in range(runs):
+            with open(src, "w", encoding="utf-8") as f:
+                f.write(original + "# edit %d %d\n" % (r, time.time_ns()))
+            log = os.path.join(logdir, "incremental_%d.json" % r)
+            dt, text = bazel(ws, "build", *flags, "--execution_log_json_file=" + log, target)
+            m = re.search(r"Critical Path: ([0-9.]+)s", text)
+            spawns = [s for s in execlog.load(log) if s.get("mnemonic", "").startswith("PyImage")]
+            walls.append(dt)
+            crits.append(float(m.group(1)) if m else float("nan"))
+            spawn_secs.append(sum(execlog.walltime(s) for s in spawns))
+            counts.append(dict(collections.Counter(s["mnemonic"] for s in spawns)))
+            print("  run %d  wall %.2f s  critical path %.2f s  PyImage* actions %s (%.2f s)" % (
+                r + 1, dt, crits[-1], counts[-1], spawn_secs[-1]), flush=True)
+    finally:
+        with open(src, "w", encoding="utf-8") as f:
+            f.write(original)
+    print()
+    print("## Incremental rebuild after a one-line app edit (`//:app_01_layers`, numpy + pandas), median of %d" % runs)
+    print("| wall of `bazel build` | critical path | PyImage* actions run | their summed wall time |")
+    print("|---|---|---|---|")
+    print("| %.2f s | %.2f s | %s | %.2f s |" % (med(walls), med(crits), counts[-1], med(spawn_secs)))
+    return med(walls), med(crits), med(spawn_secs), counts[-1]
+
+
+# --------------------------------------------------------------------------- image
+def layer_files(ws, target, flags):
+    _, text = bazel(ws, "cquery", "--output=files", *flags, target)
+    return [os.path.join(ws, line.strip()) for line in text.splitlines()
+            if line.strip().startswith("bazel-out/") and line.strip().endswith((".tar", ".tar.gz", ".tar.zst"))]
+
+
+def bench_image(ws, runs, logdir):
+    """The image assembled from our layers by an OCI tool (`crane append`, as a
+    user without rules_oci would; rules_oci's oci_image does the same work)."""
+    crane = shutil.which("crane") or "/var/cache/rules_pyimage/tools/bin/crane"
+    if not os.path.exists(crane):
+        raise SystemExit("bench image: crane not found (tools/setup.d/60-oci-tools installs it)")
+    flags = ["--color=no", "--curses=no"]
+    bazel(ws, "build", *flags, "//:app_01_layers")
+    layers = layer_files(ws, "//:app_01_layers", flags)
+    out = os.path.join(logdir, "image.tar")
+    cmd = [crane, "append", "--oci-empty-base", "-t", "bench/app:latest", "-o", out]
+    for path in layers:
+        cmd += ["-f", path]
+    times = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.monotonic() - t0)
+    size = sum(os.path.getsize(p) for p in layers)
+    print()
+    print("## Image assembled by `crane append` from the %d layers of `//:app_01_layers` (%.1f MB), median of %d" % (
+        len(layers), size / 1e6, runs))
+    print("| crane append -o image.tar | %s |" % fmt(times))
+    return med(times), len(layers), size
+
+
 # --------------------------------------------------------------------------- analysis
 def profile_phases(path):
     with open(path, encoding="utf-8") as f:
@@ -313,9 +389,9 @@ def inputs_stamp(output_base):
     return tuple(out)
 
 
-def bench_analysis(ws, runs, logdir, warmup):
+def bench_analysis(ws, count, runs, logdir, warmup):
     flags = ["--color=no", "--curses=no"]
-    print("# fetch + load the 1,000-package graph (not timed)")
+    print("# fetch + load the %d-package graph (not timed)" % count)
     bazel(ws, "build", "--nobuild", *flags, "//:app", "//:layers")
     _, ob = bazel(ws, "info", "output_base")
     output_base = ob.strip().splitlines()[-1]
@@ -357,47 +433,77 @@ def bench_analysis(ws, runs, logdir, warmup):
             bazel(ws, "build", "--nobuild", *flags, "--define=bench_nonce=%d" % nonce, "--profile=" + prof, target)
             cold[key].append(analysis_seconds(profile_phases(prof)))
             print("  cold %d %-6s loading+analysis %.2f s" % (r + 1, key, cold[key][-1]), flush=True)
+    heap = analysis_heap(ws, flags, nonce + 1)
     print()
-    print("## Analysis of a 1,000-package pip DAG (`bazel build --nobuild` after a configuration change), median of %d" % runs)
+    print("## Analysis of a %s-package pip DAG (`bazel build --nobuild` after a configuration change), median of %d" % (
+        "{:,}".format(count), runs))
     print("| target | analysis phase | wall time of the command |")
     print("|---|---|---|")
     print("| py_binary alone | %.2f s | %.2f s |" % (med(res["app"]), med(wall["app"])))
     print("| py_image_layer of it (aspects) | %.2f s | %.2f s |" % (med(res["layers"]), med(wall["layers"])))
     print("| difference (our aspects) | %.2f s | %.2f s |" % (med(res["layers"]) - med(res["app"]), med(wall["layers"]) - med(wall["app"])))
     print()
-    print("Cold server (after `bazel shutdown`: loading of the 1,000 repositories' packages + analysis in a cold JVM), median of %d:" % len(cold["app"]))
+    print("Cold server (after `bazel shutdown`: loading of the %s repositories' packages + analysis in a cold JVM), median of %d:" % (
+        "{:,}".format(count), len(cold["app"])))
     print("| target | loading + analysis phase |")
     print("|---|---|")
     print("| py_binary alone | %.2f s |" % med(cold["app"]))
     print("| py_image_layer of it | %.2f s |" % med(cold["layers"]))
+    print()
+    print("Retained Java heap after analysis (`bazel info used-heap-size-after-gc`, median of %d):" % len(heap["app"]))
+    print("| target | heap after GC |")
+    print("|---|---|")
+    print("| py_binary alone | %d MB |" % med(heap["app"]))
+    print("| py_image_layer of it | %d MB |" % med(heap["layers"]))
+    print("| difference (our aspects and actions) | %d MB |" % (med(heap["layers"]) - med(heap["app"])))
     res["cold_app"], res["cold_layers"] = cold["app"], cold["layers"]
+    res["heap_app"], res["heap_layers"] = heap["app"], heap["layers"]
     return res, wall
+
+
+def analysis_heap(ws, flags, nonce, rounds=3):
+    """Java heap retained after analysing each target alone: a new --define
+    drops the previous configuration's analysis, then `bazel info` runs a full
+    GC and reports what is still reachable (loaded packages + this analysis)."""
+    heap = {"app": [], "layers": []}
+    for _ in range(rounds):
+        for key, target in (("app", "//:app"), ("layers", "//:layers")):
+            nonce += 1
+            bazel(ws, "build", "--nobuild", *flags, "--define=bench_nonce=%d" % nonce, target)
+            _, text = bazel(ws, "info", "used-heap-size-after-gc")
+            m = re.search(r"^(\d+)MB\s*$", text, re.M)
+            heap[key].append(int(m.group(1)) if m else float("nan"))
+            print("  heap %-6s %s MB" % (key, heap[key][-1]), flush=True)
+    return heap
 
 
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--only", default="pkgtar,actions,analysis")
+    ap.add_argument("--only", default="pkgtar,actions,incremental,image,analysis")
     ap.add_argument("--dir", default=os.environ.get("PYIMAGE_BENCH_DIR", "/var/tmp/rules_pyimage-bench"))
-    ap.add_argument("--graph-size", type=int, default=1000)
+    ap.add_argument("--graph-size", default="1000", help="comma-separated package counts, e.g. 1000,5000")
     ap.add_argument("--warmup", type=int, default=3, help="untimed analysis rounds after a server start")
     ap.add_argument("--generate-only", action="store_true")
     ap.add_argument("--shutdown", action="store_true", help="stop the benchmark workspaces' Bazel servers at the end")
     a = ap.parse_args(argv)
     only = set(a.only.split(","))
     pip_ws = os.path.join(a.dir, "pip_ws")
-    graph_ws = os.path.join(a.dir, "graph_ws")
+    sizes = [int(n) for n in a.graph_size.split(",")]
+    # One workspace per size (the first keeps the historical name).
+    graph_wss = {n: os.path.join(a.dir, "graph_ws" if i == 0 else "graph_ws_%d" % n) for i, n in enumerate(sizes)}
     gen_pip_ws(pip_ws)
-    gen_graph_ws(graph_ws, a.graph_size)
+    for n, ws in graph_wss.items():
+        gen_graph_ws(ws, n)
     # Logs and profiles inside each workspace: tools/bazel mounts the
     # workspace at the same path in its root, so Bazel can write them there.
     logs = {}
-    for ws in (pip_ws, graph_ws):
+    for ws in [pip_ws] + list(graph_wss.values()):
         logs[ws] = os.path.join(ws, ".bench-logs")
         os.makedirs(logs[ws], exist_ok=True)
     if a.generate_only:
         print(pip_ws)
-        print(graph_ws)
+        print("\n".join(graph_wss.values()))
         return 0
     print("# rules_pyimage Bazel benchmarks: %s, %d CPUs, commit %s" % (
         time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(),
@@ -414,13 +520,24 @@ def main(argv):
         if "actions" in only:
             rows = bench_actions(pip_ws, [1, 5, 10], logs[pip_ws])
             summary.append("package PyImageLayer actions for N=1,5,10: %s" % ", ".join(str(r[1]) for r in rows))
+        if "incremental" in only:
+            w, c, s, counts = bench_incremental(pip_ws, a.runs, logs[pip_ws])
+            summary.append("app edit: bazel build %.2f s wall, critical path %.2f s, PyImage* actions %s (%.2f s)" % (w, c, counts, s))
+        if "image" in only:
+            t, n, size = bench_image(pip_ws, a.runs, logs[pip_ws])
+            summary.append("crane append of %d layers (%.1f MB) into an image tarball: %.2f s" % (n, size / 1e6, t))
         if "analysis" in only:
-            res, wall = bench_analysis(graph_ws, a.runs, logs[graph_ws], a.warmup)
-            summary.append("analysis of %d-package DAG: %.2f s with layers (%.2f s bare py_binary); cold server %.2f s (%.2f s); goal < 5 s" % (
-                a.graph_size, med(res["layers"]), med(res["app"]), med(res["cold_layers"]), med(res["cold_app"])))
+            for n, ws in graph_wss.items():
+                res, wall = bench_analysis(ws, n, a.runs, logs[ws], a.warmup)
+                summary.append("analysis of %d-package DAG: %.2f s with layers (%.2f s bare py_binary); cold server %.2f s (%.2f s); "
+                               "heap after GC %d MB (%d MB bare); goal < 5 s" % (
+                                   n, med(res["layers"]), med(res["app"]), med(res["cold_layers"]), med(res["cold_app"]),
+                                   med(res["heap_layers"]), med(res["heap_app"])))
+                if a.shutdown:
+                    bazel(ws, "shutdown", check=False)
     finally:
         if a.shutdown:
-            for ws in (pip_ws, graph_ws):
+            for ws in [pip_ws] + list(graph_wss.values()):
                 bazel(ws, "shutdown", check=False)
     print()
     print("# load average at end: %.1f %.1f %.1f" % os.getloadavg())
