@@ -645,7 +645,7 @@ fn check_packages(ctx: &Ctx<'_>) -> Vec<Message> {
     let groups = ctx.plan.tier_groups();
     for layer in ctx.layers {
         let kind = match layer.kind {
-            Some(k @ (LayerKind::PipGroup | LayerKind::PipSquashed)) => k,
+            Some(k @ (LayerKind::PipGroup | LayerKind::PipSquashed | LayerKind::PipAuto)) => k,
             None if !layer.packages.is_empty() => LayerKind::PipGroup,
             _ => continue,
         };
