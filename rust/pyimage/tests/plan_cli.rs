@@ -739,3 +739,33 @@ fn auto_layers_show_their_members_from_the_descriptors() {
         "{stderr}"
     );
 }
+
+#[test]
+fn too_many_layers_with_auto_layers_proposes_a_lower_budget() {
+    let mut f = Fixture::new();
+    let mut layers = Vec::new();
+    for i in 0..20 {
+        let name = format!("auto-{}", i + 1);
+        let idx = f.layer(&name, &[(&format!("p{i}"), 1000, 1)], 0);
+        layers.push(json!({"group": name, "kind": "pip_auto", "descriptor": idx}));
+    }
+    let app = f.layer("app", &[], 100);
+    layers.push(json!({"group": "app", "kind": "app", "descriptor": app}));
+    let plan = f.write(
+        "plan.json",
+        &json!({"tier": {"name": "b", "label": "//t:b"}, "base_layers": 90, "groups": {},
+                "thresholds": {"warn_layers": 100, "max_layers": 127}, "layers": layers}),
+    );
+    let (code, _, stderr) = run(pyimage()
+        .args(["validate", "--plan"])
+        .arg(&plan)
+        .args(&f.descriptors));
+    assert_eq!(code, 0, "{stderr}");
+    // 111 layers, 11 over warn_layers: 21 own - 11 = budget 10, 9 auto layers
+    assert!(
+        stderr.contains(
+            "Lower the budget of tier //t:b to 10 (budget = 10): its auto layers go from 20 to 9."
+        ) && !stderr.contains("no group whose merging"),
+        "{stderr}"
+    );
+}
