@@ -344,7 +344,7 @@ Must leave at least one layer: budget > interpreter layer + groups + app layer, 
         "group_compression": attr.string_dict(
             doc = """Compression of single layers, overriding `compression` and `compression_level`:
 layer name -> `"<compression>"` or `"<compression>:<level>"` (`{"torch": "zstd:19", "web": "gzip", "data": "none"}`).
-Keys: the tier's groups, `pip` (the squashed layer), `app` and the `interpreter_group`.
+Keys: the tier's groups, `pip` (the squashed layer, or the auto layers of a `budget`), `app` and the `interpreter_group`.
 A pip group's package fragments are built with its settings (one fragment per distinct
 setting, shared by every binary and tier with the same settings), so its merge only
 concatenates them. `--@rules_pyimage//py:compression` overrides every layer.""",
