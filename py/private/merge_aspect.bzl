@@ -114,6 +114,8 @@ def _auto_layers(ctx, who, tool, tier, lookup, fragments, fixed, first_index, pr
     """
     frags = sorted({f.tar.path: f for f in fragments.to_list()}.values(), key = _fragment_order)  # O(packages), at the binary
     names = {f.name: True for f in frags}
+    if not names:
+        return []
     available = tier.budget - fixed
     if available < 1:
         # the tier checks budget > its interpreter, groups and app layer; this image has no more
