@@ -131,6 +131,16 @@ fn check_options(opts: &AutolayerOptions) -> Result<()> {
             "autolayer needs at least one NAME=LAYER=DESCRIPTOR input".into(),
         ));
     }
+    if let Some(bad) = opts
+        .inputs
+        .iter()
+        .find(|i| normalize_name(&i.name).is_empty())
+    {
+        return Err(Error::Invalid(format!(
+            "autolayer: input {} has an empty distribution name; give NAME=LAYER=DESCRIPTOR",
+            bad.layer.display()
+        )));
+    }
     let mut outs: Vec<(&str, &Path)> = vec![("--assignment", opts.assignment.as_path())];
     for (l, d) in &opts.outputs {
         outs.push(("--output", l.as_path()));
@@ -197,16 +207,6 @@ pub fn write_auto_layers(opts: &AutolayerOptions) -> Result<()> {
         .iter()
         .map(|i| normalize_name(&i.name))
         .collect();
-    if let Some(bad) = opts
-        .inputs
-        .iter()
-        .find(|i| normalize_name(&i.name).is_empty())
-    {
-        return Err(Error::Invalid(format!(
-            "autolayer: input {} has an empty distribution name; give NAME=LAYER=DESCRIPTOR",
-            bad.layer.display()
-        )));
-    }
     let (mode, slots) = assign(&names, opts.outputs.len());
     // members of each layer: (name, layer path) order, so the bytes never depend on the
     // order of the command line

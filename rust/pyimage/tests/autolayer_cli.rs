@@ -277,4 +277,17 @@ fn bad_input_is_refused_with_the_fix() {
         p,
     );
     assert!(err.contains("o.json"), "{err}");
+    let nameless = g.replacen("alpha=", "__=", 1);
+    let err = fails(
+        &[
+            "autolayer",
+            "--assignment",
+            "a.json",
+            "--output",
+            "o.tar=o.json",
+            &nameless,
+        ],
+        p,
+    );
+    assert!(err.contains("empty distribution name"), "{err}");
 }
