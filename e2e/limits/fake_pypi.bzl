@@ -17,6 +17,9 @@ The hub repository `@fake_pypi` has `//:defs.bzl` with
   PER_PACKAGE_GROUPS  {name: [name]}: one layer_tier group per package
 and `//:requirements.bzl` with `requirement(name)` like a pip hub.
 
+Every package is version 1.0 unless `versions = {"<name>": "<version>"}` says otherwise
+(e2e/limits/test.sh bumps one that way).
+
 Dependencies (`edges = "dag"`): package i depends on i-1 (unless i % 10 == 0),
 i // 2 and i // 3, so the graph is a DAG with shared sub-graphs and every
 package is reachable from ROOTS. `edges = "none"`: no dependencies.
@@ -143,6 +146,7 @@ def _ext_impl(mctx):
                     deps = ["@%s//:pkg" % _repo(g.name, names[j]) for j in deps],
                     imports = [_mod(names[j]) for j in deps],
                     payload = g.payload,
+                    version = g.versions.get(dist, "1.0"),
                 )
             roots = [d for i, d in enumerate(names) if i not in has_dependents]
             _hub(name = g.name, hub = g.name, packages = names, roots = roots)
@@ -156,6 +160,7 @@ fake_pypi = module_extension(
             "name": attr.string(mandatory = True),
             "payload": attr.int(default = 64, doc = "bytes of filler in each package's __init__.py"),
             "prefix": attr.string(mandatory = True),
+            "versions": attr.string_dict(doc = "distribution name -> version (default 1.0): a hook bumps one package by editing it"),
         }),
     },
 )

@@ -10,6 +10,9 @@
 #   4. a synthetic 30-layer base image given as `base` (OCI layout and docker
 #      archive) is counted by the validation action: 90 groups pass on it, 120
 #      fail with the fix; skopeo reads the same 30 layers from both forms.
+#   5. a layer budget: 200 packages in 95 layers of their own on a 30-layer base
+#      validate (125 layers); in a copy of the workspace, bumping one package's
+#      version changes exactly one layer digest, the auto layer holding it.
 # Ends with a `N passed, N failed` line (read by tools/test-all.sh).
 set -uo pipefail
 
@@ -98,6 +101,56 @@ if command -v skopeo >/dev/null; then
   done
 else
   fail "skopeo is not installed (tools/setup/60-oci-tools.sh installs it)"
+fi
+
+step "layer budget: 200 packages, budget 95, on a 30-layer base"
+if "$BAZEL" build "${FLAGS[@]}" --output_groups=+report //:layers_budget >"$OUT/budget.log" 2>&1; then
+  pass "//:layers_budget built (validation passed)"
+  check "  validation counts 125 layers (30 base from the image + 95 own)" \
+    grep -q "125 layers (30 base from the oci-layout + 95 own" bazel-bin/layers_budget_layers/validation.txt
+else
+  fail "//:layers_budget failed"
+  tail -30 "$OUT/budget.log"
+fi
+
+# bump_changes_one_layer BEFORE AFTER PACKAGE: exactly one layer digest differs,
+# an auto layer holding PACKAGE in AFTER; every other layer keeps its members.
+bump_changes_one_layer() {
+  "$PYTHON" - "$@" <<'PY'
+import json, sys
+before, after = (json.load(open(p))["layers"] for p in sys.argv[1:3])
+package = sys.argv[3]
+assert len(before) == len(after), (len(before), len(after))
+changed = [(b, a) for b, a in zip(before, after) if b["digest"] != a["digest"]]
+print("%d of %d layers changed: %s" % (len(changed), len(after), [a["group"] for _, a in changed]))
+assert len(changed) == 1, "expected exactly one changed layer"
+b, a = changed[0]
+assert a["kind"] == "pip_auto" and package in a["packages"], a
+assert all(x["packages"] == y["packages"] for x, y in zip(before, after)), "a package moved"
+PY
+}
+
+step "layer budget: a one-package version bump changes exactly one auto layer (workspace copy)"
+hook_use_workspace_copy
+if "$BAZEL" build --output_groups=+report //:layers_budget >"$OUT/budget_before.log" 2>&1; then
+  cp bazel-bin/layers_budget_layers/report.json "$OUT/report_before.json"
+  cp "$OUT/report_before.json" previous_report.json
+  echo 'exports_files(["previous_report.json"])' >>BUILD.bazel
+  sed -i 's|versions = {},|versions = {"bud-pkg-123": "1.1"},|' MODULE.bazel
+  check "  MODULE.bazel bumps bud-pkg-123 to 1.1" grep -q '"bud-pkg-123": "1.1"' MODULE.bazel
+  if "$BAZEL" build --output_groups=+report,+diff --@rules_pyimage//py:previous_report=//:previous_report.json \
+    //:layers_budget >"$OUT/budget_after.log" 2>&1; then
+    check "  one layer digest changed: the auto layer holding bud-pkg-123" \
+      bump_changes_one_layer "$OUT/report_before.json" bazel-bin/layers_budget_layers/report.json bud-pkg-123
+    check "  pyimage diff: 1 of 95 layers changed" grep -q '1 of 95 layers changed' bazel-bin/layers_budget_layers/diff.txt
+    head -3 bazel-bin/layers_budget_layers/diff.txt
+  else
+    fail "//:layers_budget failed after the bump"
+    tail -30 "$OUT/budget_after.log"
+  fi
+else
+  fail "//:layers_budget failed in the workspace copy"
+  tail -30 "$OUT/budget_before.log"
 fi
 
 finish

@@ -1,6 +1,7 @@
-"""The two actions that make a layer tar: `pyimage layer` packs files listed in a manifest
+"""The actions that make layer tars: `pyimage layer` packs files listed in a manifest
 (every kind: fragment, interpreter, first-party, app), `pyimage merge` concatenates
-fragments without recompressing them."""
+fragments without recompressing them, `pyimage autolayer` spreads fragments over a tier
+budget's auto layers (merging the same way)."""
 
 def layer_settings(lookup, group):
     """The settings of one layer of a tier.
@@ -143,3 +144,43 @@ def declare_merge(actions, tool, settings, tar_path, name, fragments, progress_m
         execution_requirements = settings.execution_requirements,
     )
     return struct(tar = tar, descriptor = descriptor)
+
+def _autolayer_member(fragment):
+    return "%s=%s=%s" % (fragment.name, fragment.tar.path, fragment.descriptor.path)
+
+def declare_autolayer(actions, tool, settings, tar_paths, assignment_path, fragments, progress_message):
+    """Declares the `pyimage autolayer` action: the fragments spread over len(tar_paths) layers.
+
+    Args:
+      actions: ctx.actions of the caller.
+      tool: FilesToRunProvider of `pyimage`.
+      settings: layer_settings(lookup, "pip"): the fragments were built with them.
+      tar_paths: paths of the auto layers, in image order, relative to the caller's
+        package; each descriptor is `<tar_path>.json`.
+      assignment_path: path of the JSON naming each layer's packages.
+      fragments: list of fragments (struct with name, tar, descriptor).
+      progress_message: progress message of the action.
+
+    Returns:
+      struct(tars, descriptors, assignment).
+    """
+    tars = [actions.declare_file(p) for p in tar_paths]
+    descriptors = [actions.declare_file(p + ".json") for p in tar_paths]
+    assignment = actions.declare_file(assignment_path)
+    args = actions.args()
+    args.use_param_file("@%s", use_always = True)
+    args.set_param_file_format("multiline")
+    args.add("--assignment", assignment)
+    for tar, descriptor in zip(tars, descriptors):
+        args.add("--output", "%s=%s" % (tar.path, descriptor.path))
+    args.add_all(fragments, map_each = _autolayer_member)
+    actions.run(
+        executable = tool,
+        arguments = ["autolayer", args],
+        inputs = [f.tar for f in fragments] + [f.descriptor for f in fragments],
+        outputs = tars + descriptors + [assignment],
+        mnemonic = "PyImageAutoLayer",
+        progress_message = progress_message,
+        execution_requirements = settings.execution_requirements,
+    )
+    return struct(tars = tars, descriptors = descriptors, assignment = assignment)

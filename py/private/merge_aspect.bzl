@@ -9,7 +9,7 @@ the binary and shared by every `py_image_layer` of it; the interpreter layer is 
 
 load("@rules_python//python:py_info.bzl", "PyInfo")
 load(":interpreter.bzl", "InterpreterLayerInfo", "declare_interpreter_layer", "interpreter_files", "same_runtime", _PY_TOOLCHAIN = "PY_TOOLCHAIN")
-load(":layer_action.bzl", "declare_layer", "declare_merge", "layer_settings", "manifest_line")
+load(":layer_action.bzl", "declare_autolayer", "declare_layer", "declare_merge", "layer_settings", "manifest_line")
 load(":layer_aspect.bzl", "layer_aspect")
 load(":names.bzl", "APP_GROUP", "SQUASHED_GROUP")
 load(":partition.bzl", "partition_runfiles", "runfiles_entries", "union_runfiles")
@@ -18,21 +18,23 @@ load(":toolchain.bzl", "TOOLCHAIN_TYPE", "pyimage_tool")
 
 PY_TOOLCHAIN = _PY_TOOLCHAIN
 
-def layer(kind, group, tar, descriptor, fragments = None, patterns = []):
+def layer(kind, group, tar, descriptor, fragments = None, patterns = [], assignment = None):
     """One layer of the image.
 
     Args:
-      kind: "interpreter", "pip_group", "pip_squashed", "first_party" or "app" (the plan's kinds).
+      kind: "interpreter", "pip_group", "pip_squashed", "pip_auto", "first_party" or "app" (the plan's kinds).
       group: the layer's name.
       tar: its tar File.
       descriptor: its JSON descriptor File.
-      fragments: depset of the fragments it holds (pip layers), else None.
+      fragments: depset of the fragments it holds (pip layers whose members are known at
+        analysis), else None.
       patterns: the tier's patterns of a first-party group.
+      assignment: the auto layers' assignment JSON File (pip_auto layers), else None.
 
     Returns:
-      struct(kind, group, tar, descriptor, fragments, patterns).
+      struct(kind, group, tar, descriptor, fragments, patterns, assignment).
     """
-    return struct(kind = kind, group = group, tar = tar, descriptor = descriptor, fragments = fragments or depset(), patterns = patterns)
+    return struct(kind = kind, group = group, tar = tar, descriptor = descriptor, fragments = fragments or depset(), patterns = patterns, assignment = assignment)
 
 def _fail(who, msg):
     fail("py_image_layer %s: %s" % (who, msg))
@@ -96,13 +98,43 @@ def _pip_layer(ctx, who, tool, lookup, group, fragments, index, kind, prefix, re
     )
     return layer(kind, group, built.tar, built.descriptor, fragments = fragments)
 
-def _pip_layers(ctx, who, tool, lookup, groups, first_index, prefix, reuse):
+def _pip_layers(ctx, who, tool, lookup, groups, first_index, prefix, reuse, squash):
     out = []
-    for group in lookup.pip_groups + [SQUASHED_GROUP]:
+    for group in lookup.pip_groups + ([SQUASHED_GROUP] if squash else []):
         if group in groups:
             kind = "pip_squashed" if group == SQUASHED_GROUP else "pip_group"
             out.append(_pip_layer(ctx, who, tool, lookup, group, groups[group], first_index + len(out), kind, prefix, reuse))
     return out
+
+def _auto_layers(ctx, who, tool, tier, lookup, fragments, fixed, first_index, prefix):
+    """The auto layers of a tier's budget: the ungrouped packages over K layers.
+
+    K = min(budget - the other layers of the image, packages): fixed here, at analysis;
+    which package goes where is the action's (pyimage autolayer, from the names alone).
+    """
+    frags = sorted({f.tar.path: f for f in fragments.to_list()}.values(), key = _fragment_order)  # O(packages), at the binary
+    names = {f.name: True for f in frags}
+    if not names:
+        return []
+    available = tier.budget - fixed
+    if available < 1:
+        # the tier checks budget > its interpreter, groups and app layer; this image has no more
+        _fail(who, "layer_tier %s: budget = %d leaves no layer for the %d pip package(s) no group names (%d other layers); raise budget to at least %d" % (tier.label, tier.budget, len(names), fixed, fixed + 1))
+    count = min(available, len(names))
+    settings = layer_settings(lookup, SQUASHED_GROUP)
+    built = declare_autolayer(
+        ctx.actions,
+        tool,
+        settings,
+        tar_paths = ["%s%d_auto-%d%s" % (prefix, first_index + i, i + 1, settings.ext) for i in range(count)],
+        assignment_path = prefix + "auto_layers.json",
+        fragments = frags,
+        progress_message = "PyImageAutoLayer %d pip packages into %d layers (%s)" % (len(names), count, who),
+    )
+    return [
+        layer("pip_auto", "auto-%d" % (i + 1), built.tars[i], built.descriptors[i], assignment = built.assignment)
+        for i in range(count)
+    ]
 
 # ---- 4. first-party groups, 5. the app layer ----
 
@@ -169,18 +201,21 @@ def _repo_mapping(ctx, binaries, prefix):
     )
     return out
 
-def _runfiles_layers(ctx, who, tool, tier, lookup, binaries, interpreter_files, skip_prefixes, first_index, prefix):
-    """The first-party layers and the app layer, from one walk over the binaries' runfiles.
-
-    Each layer action gets only its own files as inputs: editing a file re-runs only the
-    layer holding it, and the sandbox stages only those files (not every pip file).
-    """
-    parts = partition_runfiles(
+def _partition(who, lookup, binaries, interpreter_files, skip_prefixes):
+    """The binaries' runfiles, partitioned into first-party groups and the app layer (one walk)."""
+    return partition_runfiles(
         _union_entries(who, binaries),  # O(runfiles), at the binary (or the rule) only
         interpreter_paths = {manifest_line(f).split("\t")[1]: True for f in interpreter_files.to_list()} if interpreter_files else {},
         pip_prefixes = {p: True for p in skip_prefixes.to_list()},  # O(packages)
         label_prefixes = _label_prefixes(lookup),
     )
+
+def _runfiles_layers(ctx, who, tool, tier, lookup, binaries, parts, first_index, prefix):
+    """The first-party layers and the app layer, from the partition of the binaries' runfiles.
+
+    Each layer action gets only its own files as inputs: editing a file re-runs only the
+    layer holding it, and the sandbox stages only those files (not every pip file).
+    """
     layers = []
     empty_label_groups = []
     for group, entries in parts.groups.items():
@@ -245,19 +280,12 @@ def build_layers(ctx, who, tool, tier, lookup, groups, skip_prefixes, binaries, 
     if interpreter_files:
         reused = [r for r in reuse if r.kind == "interpreter"]
         layers.append(reused[0] if reused else _interpreter_layer(ctx, who, tool, tier, lookup, interpreter_files, prefix))
-    layers.extend(_pip_layers(ctx, who, tool, lookup, groups, len(layers), prefix, reuse))
-    runfiles_layers, empty_label_groups = _runfiles_layers(
-        ctx,
-        who,
-        tool,
-        tier,
-        lookup,
-        binaries,
-        interpreter_files,
-        skip_prefixes,
-        len(layers),
-        prefix,
-    )
+    layers.extend(_pip_layers(ctx, who, tool, lookup, groups, len(layers), prefix, reuse, squash = not tier.budget))
+    parts = _partition(who, lookup, binaries, interpreter_files, skip_prefixes)
+    if tier.budget and SQUASHED_GROUP in groups:
+        runfiles_count = len([g for g, entries in parts.groups.items() if entries]) + 1  # + app
+        layers.extend(_auto_layers(ctx, who, tool, tier, lookup, groups[SQUASHED_GROUP], len(layers) + runfiles_count, len(layers), prefix))
+    runfiles_layers, empty_label_groups = _runfiles_layers(ctx, who, tool, tier, lookup, binaries, parts, len(layers), prefix)
     return struct(layers = layers + runfiles_layers, empty_label_groups = empty_label_groups)
 
 def label_str(label):

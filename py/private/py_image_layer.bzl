@@ -153,6 +153,7 @@ def _py_image_layer_impl(ctx):
             descriptors = depset(descriptors, order = "preorder"),
             report = depset(reports.report),
             diff = depset(reports.diff),
+            auto_layers = depset([layer.assignment for layer in layers if layer.assignment]),
             plan = depset([plan]),
             runfiles_paths = depset([runfiles_paths]),
             _validation = depset([validation]),
@@ -181,7 +182,8 @@ py_image_layer = rule(
 
 DefaultInfo holds the layers, least-changing first: the interpreter (when the tier has
 `interpreter_group`), the tier's pip groups in tier order, one squashed layer of the
-pip packages no group names, the tier's first-party groups, then the app layer. Pass
+pip packages no group names (or, with a tier `budget`, the auto layers they are spread
+over), the tier's first-party groups, then the app layer. Pass
 them to `oci_image(tars = [":layers"])`.
 
 Image layout (`root` from the tier, default `/app`):
@@ -238,7 +240,8 @@ Output groups: `descriptors` (one JSON per layer, in order), `report` (`report.t
 human-readable table; `report.json`, its JSON form; `report.html`, a self-contained page, see
 docs/report.md), `diff` (`diff.txt` and `diff.json`: `pyimage diff` of the report named by
 `--@rules_pyimage//py:previous_report=LABEL` against this build's; empty when the flag is
-unset), `plan` (the plan JSON given to the tool), `runfiles_paths` (every image path the
+unset), `auto_layers` (with a tier `budget`: the JSON naming each auto layer's packages, see
+`layer_tier.budget`; else empty), `plan` (the plan JSON given to the tool), `runfiles_paths` (every image path the
 binary's runfiles must occupy, for invariant tests), `_validation` (`pyimage validate`:
 warnings, and an error past the layer limit counting the base image's layers).
 

@@ -69,6 +69,28 @@ def _check_group_name(ctx, group, patterns):
     if not patterns:
         _fail(ctx, "group %r is empty; give it at least one pip name, `name:glob` split or `//pkg/...` pattern, or delete it" % group)
 
+def _check_budget(ctx, lookup):
+    """`budget` must leave at least one layer for the ungrouped pip packages."""
+    budget = ctx.attr.budget
+    if budget == 0:
+        return
+    if budget < 0:
+        _fail(ctx, "budget = %d is negative; give the most layers the image's own layers may use (e.g. budget = 90), or 0 for no budget" % budget)
+    if budget > ctx.attr.max_layers:
+        _fail(ctx, "budget = %d is more than max_layers = %d; lower budget to at most max_layers minus the base image's layers" % (budget, ctx.attr.max_layers))
+    fixed = len(lookup.pip_groups) + len(lookup.label_groups) + 1
+    parts = ["%d group(s)" % (len(lookup.pip_groups) + len(lookup.label_groups)), "the app layer"]
+    if ctx.attr.interpreter_group:
+        fixed += 1
+        parts.insert(0, "the interpreter layer %r" % ctx.attr.interpreter_group)
+    if budget <= fixed:
+        _fail(ctx, "budget = %d leaves no layer for the pip packages no group names: the tier's own layers are %s (%d); raise budget to at least %d, or merge or remove groups" % (
+            budget,
+            ", ".join(parts),
+            fixed,
+            fixed + 1,
+        ))
+
 def _lookup_tables(ctx):
     """Checks every group and pattern; returns the lookup tables of the tier."""
     pip_exact = {}
@@ -205,6 +227,7 @@ def _group_settings(ctx, flag_compression):
 def _layer_tier_impl(ctx):
     _check_settings(ctx)
     lookup = _lookup_tables(ctx)
+    _check_budget(ctx, lookup)
     flag_compression = ctx.attr._compression_flag[BuildSettingInfo].value
     if flag_compression and flag_compression not in COMPRESSIONS:
         _fail(ctx, "--@rules_pyimage//py:compression=%s is no compression; use one of %s, or \"\" to let the tiers decide" % (flag_compression, ", ".join(sorted(COMPRESSIONS))))
@@ -214,6 +237,7 @@ def _layer_tier_impl(ctx):
             label = ctx.label,
             groups = ctx.attr.groups,
             interpreter_group = ctx.attr.interpreter_group,
+            budget = ctx.attr.budget,
             compression = default.compression,
             compression_level = default.level,
             group_compression = {g: (s.compression, s.level) for g, s in own.items()},
@@ -284,6 +308,28 @@ of the binary goes to the last (app) layer.
 
 """ + _RESERVED_DOC,
         ),
+        "budget": attr.int(
+            default = 0,
+            doc = """Most layers the image's own layers may use (base image layers not included;
+`pyimage validate` adds `base_layers` and checks `max_layers`). 0 (default): no budget,
+the pip packages no group names share one squashed layer `pip`.
+
+With a budget, the tier's groups stay as they are and the pip packages no group names are
+spread over K auto layers `auto-1` ... `auto-K` (kind `pip_auto`, after the pip groups), K =
+min(budget - the image's other layers, those packages): one action (`PyImageAutoLayer`)
+decides membership and merges the packages' fragments (no recompression). Membership
+depends only on the distribution names and K: while the packages fit, each gets its own
+layer; past that, rendezvous hashing of the name. A version bump changes the one auto layer
+holding the package, adding or removing a package changes only the layer it joins or leaves.
+When K changes (the count of packages crosses the budget, a group is added or removed, the
+budget is edited) packages move: see docs/design.md, "Auto layers". The `pip` key of
+`group_compression`, `group_owner` and `group_execution_requirements` applies to the auto
+layers. The `auto_layers` output group of `py_image_layer` has a JSON naming each auto
+layer's packages; the report lists them.
+
+Must leave at least one layer: budget > interpreter layer + groups + app layer, and at most
+`max_layers`.""",
+        ),
         "interpreter_group": attr.string(
             doc = "When set, the Python toolchain's runtime files (`PyRuntimeInfo.files` and interpreter) become the first layer, with this name.",
         ),
@@ -298,7 +344,7 @@ of the binary goes to the last (app) layer.
         "group_compression": attr.string_dict(
             doc = """Compression of single layers, overriding `compression` and `compression_level`:
 layer name -> `"<compression>"` or `"<compression>:<level>"` (`{"torch": "zstd:19", "web": "gzip", "data": "none"}`).
-Keys: the tier's groups, `pip` (the squashed layer), `app` and the `interpreter_group`.
+Keys: the tier's groups, `pip` (the squashed layer, or the auto layers of a `budget`), `app` and the `interpreter_group`.
 A pip group's package fragments are built with its settings (one fragment per distinct
 setting, shared by every binary and tier with the same settings), so its merge only
 concatenates them. `--@rules_pyimage//py:compression` overrides every layer.""",

@@ -256,6 +256,12 @@ layers_flag_tier_test = analysistest.make(
     config_settings = {str(Label("//py:layer_tier")): str(Label("//py/tests:per_group_flag"))},
 )
 
+layer_paths_flag_budget_test = analysistest.make(
+    _layer_paths_test_impl,
+    attrs = _LAYER_PATHS_ATTRS,
+    config_settings = {str(Label("//py:layer_tier")): str(Label("//py/tests:budget_10"))},
+)
+
 # ---- several binaries over one runfiles tree ----
 
 def _manifest_test_impl(ctx):

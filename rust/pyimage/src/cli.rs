@@ -10,8 +10,9 @@ use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use pyimage::{
     default_threads, emit, list_layers, merge_layers, run_autogroup, run_diff, run_report,
-    run_validate, write_layer, AutogroupRequest, Compression, DiffRequest, ExternalSymlinks,
-    LayerOptions, MergeOptions, ReportRequest, ValidateRequest, DEFAULT_MTIME,
+    run_validate, write_auto_layers, write_layer, AutogroupRequest, AutolayerInput,
+    AutolayerOptions, Compression, DiffRequest, ExternalSymlinks, LayerOptions, MergeOptions,
+    ReportRequest, ValidateRequest, DEFAULT_MTIME,
 };
 
 /// Deterministic OCI layers for Python binaries (the tool behind rules_pyimage).
@@ -30,6 +31,8 @@ pub(crate) enum Command {
     Layer(LayerArgs),
     /// Join per-package layers into one layer without recompressing.
     Merge(MergeArgs),
+    /// Spread packages over a fixed number of layers by name (stable across builds) and merge each.
+    Autolayer(AutolayerArgs),
     /// Print a stable `ls -l`-style listing of layers.
     List(ListArgs),
     /// Check a layer plan against the layer limit and the tier's thresholds.
@@ -50,6 +53,7 @@ impl Command {
         match self {
             Command::Layer(a) => a.run(),
             Command::Merge(a) => a.run(),
+            Command::Autolayer(a) => a.run(),
             Command::List(a) => a.run(),
             Command::Validate(a) => a.run(),
             Command::Report(a) => a.run(),
@@ -183,6 +187,29 @@ pub(crate) struct MergeArgs {
     threads: Option<usize>,
     /// Input layers with their descriptors, in layer order.
     #[arg(value_name = "LAYER=DESCRIPTOR", required = true)]
+    inputs: Vec<String>,
+}
+
+/// Arguments of `pyimage autolayer`.
+#[derive(Debug, Args)]
+pub(crate) struct AutolayerArgs {
+    /// One auto layer's blob and descriptor to write; repeat once per layer, in image order
+    /// (their number is the layer count K).
+    #[arg(long = "output", value_name = "LAYER=DESCRIPTOR", required = true)]
+    outputs: Vec<String>,
+    /// JSON naming every layer's packages (format: docs/tool.md).
+    #[arg(long, value_name = "OUT.json")]
+    assignment: PathBuf,
+    /// Layer `i` (1-based) is named `<PREFIX><i>` in its descriptor and the assignment.
+    #[arg(long, value_name = "PREFIX", default_value = "auto-")]
+    name_prefix: String,
+    /// Decompression workers of each merge; 0 or absent means all available cores. Never
+    /// changes the bytes.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// The packages' fragments: distribution name, layer blob and descriptor (a package
+    /// split into several fragments is given once per fragment).
+    #[arg(value_name = "NAME=LAYER=DESCRIPTOR", required = true)]
     inputs: Vec<String>,
 }
 
@@ -481,6 +508,36 @@ fn merge(a: &MergeArgs) -> anyhow::Result<ExitCode> {
         threads: threads(a.threads),
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+impl AutolayerArgs {
+    fn run(&self) -> anyhow::Result<ExitCode> {
+        let mut outputs = Vec::new();
+        for o in &self.outputs {
+            let (l, d) = split_pair(o, "--output")?;
+            outputs.push((PathBuf::from(l), PathBuf::from(d)));
+        }
+        let mut inputs = Vec::new();
+        for i in &self.inputs {
+            let (name, rest) = split_pair(i, "autolayer input")?;
+            let (layer, descriptor) = split_pair(&rest, "autolayer input").with_context(|| {
+                format!("autolayer input {i:?}: expected NAME=LAYER=DESCRIPTOR")
+            })?;
+            inputs.push(AutolayerInput {
+                name,
+                layer: PathBuf::from(layer),
+                descriptor: PathBuf::from(descriptor),
+            });
+        }
+        write_auto_layers(&AutolayerOptions {
+            outputs,
+            assignment: self.assignment.clone(),
+            name_prefix: self.name_prefix.clone(),
+            inputs,
+            threads: threads(self.threads),
+        })?;
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 impl ListArgs {

@@ -10,6 +10,7 @@
 #![warn(clippy::too_many_lines)]
 
 mod atomic;
+mod autolayer;
 mod compress;
 mod descriptor;
 mod diff;
@@ -25,6 +26,7 @@ mod props;
 mod tarfmt;
 
 pub use atomic::emit;
+pub use autolayer::{write_auto_layers, AutolayerInput, AutolayerOptions};
 pub use compress::{Compression, LevelRange};
 pub use diff::{run_diff, DiffRequest};
 pub use error::{Error, Result};

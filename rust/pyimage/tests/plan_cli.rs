@@ -694,3 +694,78 @@ fn report_html_page_with_a_diff() {
     );
     golden("report.html", &stdout);
 }
+
+#[test]
+fn auto_layers_show_their_members_from_the_descriptors() {
+    // A tier with `budget`: the plan does not know the auto layers' members (the
+    // autolayer action decides them); report and validate read them from the descriptors.
+    let mut f = Fixture::new();
+    let a1 = f.layer("auto-1", &[("six", 40_000, 2), ("idna", 300 * MIB, 12)], 0);
+    let a2 = f.layer("auto-2", &[("colorama", 60_000, 9)], 0);
+    let app = f.layer("app", &[], 5_000);
+    let plan = f.write(
+        "plan.json",
+        &json!({
+            "schema": 1,
+            "target": "//app:layers",
+            "tier": {"name": "budgeted", "label": "//tiers:budgeted"},
+            "groups": {},
+            "layers": [
+                {"group": "auto-1", "kind": "pip_auto", "descriptor": a1, "packages": []},
+                {"group": "auto-2", "kind": "pip_auto", "descriptor": a2, "packages": []},
+                {"group": "app", "kind": "app", "descriptor": app},
+            ],
+        }),
+    );
+    let (code, stdout, stderr) = run(pyimage()
+        .args(["report", "--json", "--plan"])
+        .arg(&plan)
+        .args(&f.descriptors));
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["layers"][0]["kind"], "pip_auto");
+    assert_eq!(v["layers"][0]["packages"], json!(["idna", "six"]));
+    assert_eq!(v["layers"][1]["packages"], json!(["colorama"]));
+    // a package past max_package_bytes sharing an auto layer: a group of its own is the fix
+    let (code, _, stderr) = run(pyimage()
+        .args(["validate", "--plan"])
+        .arg(&plan)
+        .args(&f.descriptors));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("pip package idna is 300.0 MiB")
+            && stderr.contains("layer 0 (group \"auto-1\")")
+            && stderr.contains("\"idna\": [\"idna\"]"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn too_many_layers_with_auto_layers_proposes_a_lower_budget() {
+    let mut f = Fixture::new();
+    let mut layers = Vec::new();
+    for i in 0..20 {
+        let name = format!("auto-{}", i + 1);
+        let idx = f.layer(&name, &[(&format!("p{i}"), 1000, 1)], 0);
+        layers.push(json!({"group": name, "kind": "pip_auto", "descriptor": idx}));
+    }
+    let app = f.layer("app", &[], 100);
+    layers.push(json!({"group": "app", "kind": "app", "descriptor": app}));
+    let plan = f.write(
+        "plan.json",
+        &json!({"tier": {"name": "b", "label": "//t:b"}, "base_layers": 90, "groups": {},
+                "thresholds": {"warn_layers": 100, "max_layers": 127}, "layers": layers}),
+    );
+    let (code, _, stderr) = run(pyimage()
+        .args(["validate", "--plan"])
+        .arg(&plan)
+        .args(&f.descriptors));
+    assert_eq!(code, 0, "{stderr}");
+    // 111 layers, 11 over warn_layers: 21 own - 11 = budget 10, 9 auto layers
+    assert!(
+        stderr.contains(
+            "Lower the budget of tier //t:b to 10 (budget = 10): its auto layers go from 20 to 9."
+        ) && !stderr.contains("no group whose merging"),
+        "{stderr}"
+    );
+}

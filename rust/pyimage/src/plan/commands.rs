@@ -237,7 +237,7 @@ fn plan_packages(
     for l in &layers {
         if matches!(
             l.kind,
-            Some(LayerKind::PipGroup | LayerKind::PipSquashed) | None
+            Some(LayerKind::PipGroup | LayerKind::PipSquashed | LayerKind::PipAuto) | None
         ) {
             names.extend(l.packages.iter().cloned());
         }
@@ -368,7 +368,12 @@ pub fn run_autogroup(args: &AutogroupRequest) -> Result<ExitCode> {
                     let other = plan
                         .layers
                         .iter()
-                        .filter(|l| !matches!(l.kind, LayerKind::PipGroup | LayerKind::PipSquashed))
+                        .filter(|l| {
+                            !matches!(
+                                l.kind,
+                                LayerKind::PipGroup | LayerKind::PipSquashed | LayerKind::PipAuto
+                            )
+                        })
                         .count() as u64;
                     let b = plan.thresholds.warn_layers.saturating_sub(base + other);
                     if b < 1 {

@@ -25,7 +25,7 @@ pub(super) struct Extras<'a> {
 
 const STYLE: &str = r#"
 :root{--bg:#f7f7f9;--fg:#1d1f24;--muted:#5f6570;--line:#dcdfe5;--card:#fff;
---interpreter:#4e79a7;--pip_group:#59a14f;--pip_squashed:#d4a72c;--first_party:#f28e2b;--app:#e15759;--other:#8c7b6b}
+--interpreter:#4e79a7;--pip_group:#59a14f;--pip_squashed:#d4a72c;--pip_auto:#76b7b2;--first_party:#f28e2b;--app:#e15759;--other:#8c7b6b}
 *{box-sizing:border-box}
 body{margin:0;padding:24px 32px;background:var(--bg);color:var(--fg);
 font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
@@ -79,7 +79,9 @@ fn esc(s: &str) -> String {
 
 fn kind_var(kind: Option<&str>) -> &str {
     match kind {
-        Some(k @ ("interpreter" | "pip_group" | "pip_squashed" | "first_party" | "app")) => k,
+        Some(
+            k @ ("interpreter" | "pip_group" | "pip_squashed" | "pip_auto" | "first_party" | "app"),
+        ) => k,
         _ => "other",
     }
 }

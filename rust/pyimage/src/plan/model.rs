@@ -23,7 +23,7 @@ pub(super) const DEFAULT_MAX_SQUASHED_BYTES: u64 = 512 * 1024 * 1024;
 pub(super) const DEFAULT_MAX_PACKAGE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Normalises a distribution name as PEP 503 does: lower case, runs of `-`, `_`, `.` become `-`.
-pub(super) fn normalize_name(name: &str) -> String {
+pub(crate) fn normalize_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut sep = false;
     for c in name.chars() {
@@ -85,6 +85,9 @@ pub(super) enum LayerKind {
     PipGroup,
     /// The squashed layer of pip packages no group matched.
     PipSquashed,
+    /// One of the layers a tier's `budget` spreads the ungrouped pip packages over
+    /// (`pyimage autolayer`); its packages come from its descriptor.
+    PipAuto,
     /// One tier group of first-party targets.
     FirstParty,
     /// The default layer: launcher, runfiles, `_repo_mapping`.
@@ -98,6 +101,7 @@ impl LayerKind {
             LayerKind::Interpreter => "interpreter",
             LayerKind::PipGroup => "pip_group",
             LayerKind::PipSquashed => "pip_squashed",
+            LayerKind::PipAuto => "pip_auto",
             LayerKind::FirstParty => "first_party",
             LayerKind::App => "app",
         }
@@ -250,7 +254,10 @@ impl Plan {
             self.package_bytes.insert(normalize_name(&k), v);
         }
         for layer in &mut self.layers {
-            if matches!(layer.kind, LayerKind::PipGroup | LayerKind::PipSquashed) {
+            if matches!(
+                layer.kind,
+                LayerKind::PipGroup | LayerKind::PipSquashed | LayerKind::PipAuto
+            ) {
                 for p in &mut layer.packages {
                     *p = normalize_name(p);
                 }

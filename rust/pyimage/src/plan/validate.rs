@@ -412,6 +412,10 @@ fn layer_count_fix_text(ctx: &Ctx<'_>, need: u64, fix: &LayerCountFix, text: &mu
     let t = &ctx.plan.thresholds;
     let total = ctx.total();
     let removed = fix.removed;
+    let lowered_budget = lower_budget(ctx, need, text);
+    if removed == 0 && lowered_budget {
+        return;
+    }
     if removed == 0 {
         let _ = writeln!(
             *text,
@@ -450,6 +454,27 @@ fn layer_count_fix_text(ctx: &Ctx<'_>, need: u64, fix: &LayerCountFix, text: &mu
         );
     }
     text.push_str(&ctx.snippet(&fix.new_groups));
+}
+
+/// With auto layers (a tier `budget`), the first fix is a lower budget; whether one was given.
+fn lower_budget(ctx: &Ctx<'_>, need: u64, text: &mut String) -> bool {
+    let auto = ctx
+        .layers
+        .iter()
+        .filter(|l| l.kind == Some(LayerKind::PipAuto))
+        .count() as u64;
+    let own = ctx.layers.len() as u64;
+    let (fixed, budget) = (own - auto, own.saturating_sub(need));
+    if auto == 0 || budget <= fixed {
+        return false;
+    }
+    let _ = writeln!(
+        *text,
+        "  Lower the budget of tier {} to {budget} (budget = {budget}): its auto layers go from {auto} to {}.",
+        ctx.tier,
+        budget - fixed
+    );
+    true
 }
 
 /// Packages that join `root` when it leaves `remaining`: its dependencies (within
@@ -660,7 +685,7 @@ fn check_packages(ctx: &Ctx<'_>) -> Vec<Message> {
     let groups = ctx.plan.tier_groups();
     for layer in ctx.layers {
         let kind = match layer.kind {
-            Some(k @ (LayerKind::PipGroup | LayerKind::PipSquashed)) => k,
+            Some(k @ (LayerKind::PipGroup | LayerKind::PipSquashed | LayerKind::PipAuto)) => k,
             None if !layer.packages.is_empty() => LayerKind::PipGroup,
             _ => continue,
         };
