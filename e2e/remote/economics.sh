@@ -41,11 +41,13 @@ FLAGS=("${BASE_FLAGS[@]}" --remote_cache="$CACHE_URL")
 EXTRA=()
 
 bz() { (cd "$WS" && "$BZ" "$@"); }
-# layers TSV_OUT: name, digest, compressed size of each layer of the current build.
+# layers TSV_OUT: name, digest, compressed size of each layer of the current build
+# (the plan names the interpreter layer).
 layers() {
-  local files=() f
+  local files=() f plan
+  plan="$(bz cquery "${FLAGS[@]}" "${EXTRA[@]}" --output=files --output_groups=plan "${TARGETS[@]}" 2>/dev/null)"
   while IFS= read -r f; do files+=("$WS/$f"); done < <(bz cquery "${FLAGS[@]}" "${EXTRA[@]}" --output=files --output_groups=descriptors "${TARGETS[@]}" 2>/dev/null)
-  "$PY" "$CHECKS" layers "${files[@]}" >"$1"
+  "$PY" "$CHECKS" layers "$WS/$plan" "${files[@]}" >"$1"
 }
 # measure NAME: build with an execution log, then the layer table.
 measure() {

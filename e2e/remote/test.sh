@@ -10,7 +10,10 @@
 #      output byte-identical (keyed by declared outputs), every PyImage* spawn
 #      executed remotely;
 #   e. the spawns asked for the worker's platform (OSFamily, ISA) and resolved
-#      the tool for the worker's execution platform;
+#      the tool for the worker's execution platform; a worker of another CPU gets
+#      no tool (analysis fails naming its platform);
+#   g. two binaries pinned to two tiers with the same interpreter settings: one
+#      PyImageInterpreter action (aquery);
 #   f. an execution platform no worker offers: the actions wait for a worker
 #      (the build does not complete) and none runs locally instead;
 #   b. remote cache across checkouts: B, cold, 100 % PyImage* remote cache hits
@@ -121,6 +124,28 @@ cat "$OUT/exec-platforms.txt"
 check "e. toolchain resolution chose the worker's execution platform for every PyImage* action" \
   bash -c '[ -s "$1" ] && [ "$(wc -l <"$1")" = 1 ] && grep -q "Execution platform: ${2}\$" "$1"' _ \
   "$OUT/exec-platforms.txt" "$REMOTE_EXEC_PLATFORM"
+
+# The tool's exec constraints, not the client's machine, decide: a worker of the other
+# CPU gets no tool built for this one (the source toolchain is constrained to the host);
+# toolchain resolution ends at the catch-all toolchain, whose analysis fails naming
+# that platform.
+case "$REMOTE_EXEC_PLATFORM" in
+  *_x86_64) OTHER_CPU_PLATFORM="${REMOTE_EXEC_PLATFORM%_x86_64}_aarch64" ;;
+  *) OTHER_CPU_PLATFORM="${REMOTE_EXEC_PLATFORM%_aarch64}_x86_64" ;;
+esac
+(cd "$A/e2e/smoke" && "$BA" build --nobuild "${BASE_FLAGS[@]}" --extra_execution_platforms="$OTHER_CPU_PLATFORM" \
+  //app:layers) >"$OUT/e-other-cpu.log" 2>&1
+e_rc=$?
+grep -m1 -o 'rules_pyimage: `pyimage` was built from source.*which has other constraints' "$OUT/e-other-cpu.log"
+check "e. a worker of another CPU ($OTHER_CPU_PLATFORM): analysis fails naming it, the host's tool is never sent there" \
+  bash -c '[ "$1" != 0 ] && grep -qF "$2, which has other constraints" "$3"' _ "$e_rc" "${OTHER_CPU_PLATFORM#@rules_pyimage}" "$OUT/e-other-cpu.log"
+
+step "g. the interpreter layer: one action for two binaries pinned to two tiers with the same interpreter settings"
+(cd "$A/e2e/smoke" && "$BA" aquery "${BASE_FLAGS[@]}" "${REMOTE_EXEC[@]}" --output=text \
+  'mnemonic("PyImageInterpreter", deps(//app:layers) + deps(//app:layers_coarse))' 2>/dev/null) >"$OUT/g-interpreter.txt"
+grep -E '^ *Outputs:' "$OUT/g-interpreter.txt" | sort -u | tee "$OUT/g-outputs.txt"
+check "g. //app:layers (//image:tier) and //app:layers_coarse (//image:tier_coarse): 1 PyImageInterpreter action" \
+  bash -c '[ "$(grep -c "^action " "$1")" = 1 ] && [ "$(wc -l <"$2")" = 1 ]' _ "$OUT/g-interpreter.txt" "$OUT/g-outputs.txt"
 
 step "f. an execution platform no worker offers: nothing runs, not even locally"
 # BuildGrid queues the actions for a worker that never comes (Bazel 7.7.1 keeps
