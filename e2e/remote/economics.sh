@@ -37,6 +37,10 @@ E="$OUT/economics"
 rm -rf "$E"
 mkdir -p "$E"
 FLAGS=("${BASE_FLAGS[@]}" --remote_cache="$CACHE_URL")
+# BASE_FLAGS select the copy's statically linked tool (lib.sh): test.sh installs it.
+if [ ! -f "$WS/remote_tool/BUILD.bazel" ]; then
+  build_static_tool && install_static_tool "$C" || exit 1
+fi
 # Flags of one scenario only (set by its edit, cleared after it).
 EXTRA=()
 

@@ -4,8 +4,10 @@
 # hand: `bash e2e/remote/test.sh`). Builds e2e/smoke's layers in two scratch
 # copies of this checkout (A and B: other paths, own output bases) against
 # servers started here on loopback (tools/remote/start.sh: nginx WebDAV,
-# BuildGrid + PostgreSQL, a buildbox worker in the harness root) and stopped on
-# any exit. Every check reads Bazel's execution log, never an exit status:
+# BuildGrid + PostgreSQL, a buildbox worker in the harness root running each
+# action in bubblewrap's sandbox) and stopped on any exit. The copies run a
+# statically linked pyimage (lib.sh: the sandbox holds only the action's inputs).
+# Every check reads Bazel's execution log, never an exit status:
 #   a. remote execution: A built locally and on the worker, every PyImage*
 #      output byte-identical (keyed by declared outputs), every PyImage* spawn
 #      executed remotely;
@@ -61,7 +63,9 @@ finish() {
 }
 
 step "servers (tools/remote/start.sh)"
-if ! bash "$REPO/tools/remote/start.sh" "$STATE"; then
+# The worker runs each action in bubblewrap's sandbox (only its inputs visible);
+# PYIMAGE_REMOTE_RUNNER=hosttools runs them without one.
+if ! PYIMAGE_REMOTE_RUNNER="${PYIMAGE_REMOTE_RUNNER:-bubblewrap}" bash "$REPO/tools/remote/start.sh" "$STATE"; then
   check "remote servers started" false
   finish
 fi
@@ -85,9 +89,12 @@ if ! flock -n 8; then
   echo "another e2e/remote run holds $WORK_ROOT/lock: waiting"
   flock 8
 fi
-seed_cargo_target
+check "the statically linked pyimage tool built (cargo --target, +crt-static)" build_static_tool
+[ -x "$STATIC_TOOL" ] || finish
 copy_checkout "$A"
 copy_checkout "$B"
+install_static_tool "$A"
+install_static_tool "$B"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 BA="$A/tools/bazel"
@@ -113,7 +120,7 @@ build "$A/e2e/smoke" "$BA" "$OUT/a-remote.json" "${REMOTE_EXEC[@]}"
 summary "$OUT/a-remote.json"
 check "a. local and remote execution give byte-identical PyImage* outputs; all ran remotely" \
   "$PY" "$CHECKS" compare "$OUT/a-local.json" "$OUT/a-remote.json"
-echo "worker log: $(grep -c 'Runner exited with code 0' "$STATE/worker.log") actions run by buildbox-run-hosttools, exit code 0"
+echo "worker log: $(grep -c 'Runner exited with code 0' "$STATE/worker.log") actions run by buildbox-run-$REMOTE_WORKER_RUNNER, exit code 0"
 
 step "e. the worker's platform was asked for and matched"
 check "e. every remote PyImage* spawn asked for the worker's properties ($REMOTE_WORKER_PLATFORM)" \
@@ -169,8 +176,8 @@ check "f. no action ran, locally or remotely (Bazel's process summary: internal 
 step "b. B (another path, own output base), cold, from the nginx cache"
 (cd "$B/e2e/smoke" && "$BB" clean)
 build "$B/e2e/smoke" "$BB" "$OUT/b-http.json" "${HTTP_CACHE[@]}"
-tool_a="$(tool_of "$A/e2e/smoke" "$BA")"
-tool_b="$(tool_of "$B/e2e/smoke" "$BB")"
+tool_a="$(tool_of "$A/e2e/smoke")"
+tool_b="$(tool_of "$B/e2e/smoke")"
 echo "pyimage tool: A ${tool_a:-?}, B ${tool_b:-?}"
 check "b. A and B run the same pyimage binary (a cache is shared only by identical tools)" \
   test -n "$tool_a" -a "$tool_a" = "$tool_b"
