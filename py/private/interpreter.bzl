@@ -115,7 +115,7 @@ def _interpreter_layer_impl(ctx):
             _runtime_label(runtime),
             tool,
             settings,
-            "interpreter",
+            "0_interpreter",  # first in every image; no group name: tiers name it differently
             files,
             "%s/%s/" % (ctx.label.name, _settings_dir(settings)),
         )
