@@ -37,15 +37,21 @@ E="$OUT/economics"
 rm -rf "$E"
 mkdir -p "$E"
 FLAGS=("${BASE_FLAGS[@]}" --remote_cache="$CACHE_URL")
+# BASE_FLAGS select the copy's statically linked tool (lib.sh): test.sh installs it.
+if [ ! -f "$WS/remote_tool/BUILD.bazel" ]; then
+  build_static_tool && install_static_tool "$C" || exit 1
+fi
 # Flags of one scenario only (set by its edit, cleared after it).
 EXTRA=()
 
 bz() { (cd "$WS" && "$BZ" "$@"); }
-# layers TSV_OUT: name, digest, compressed size of each layer of the current build.
+# layers TSV_OUT: name, digest, compressed size of each layer of the current build
+# (the plan names the interpreter layer).
 layers() {
-  local files=() f
+  local files=() f plan
+  plan="$(bz cquery "${FLAGS[@]}" "${EXTRA[@]}" --output=files --output_groups=plan "${TARGETS[@]}" 2>/dev/null)"
   while IFS= read -r f; do files+=("$WS/$f"); done < <(bz cquery "${FLAGS[@]}" "${EXTRA[@]}" --output=files --output_groups=descriptors "${TARGETS[@]}" 2>/dev/null)
-  "$PY" "$CHECKS" layers "${files[@]}" >"$1"
+  "$PY" "$CHECKS" layers "$WS/$plan" "${files[@]}" >"$1"
 }
 # measure NAME: build with an execution log, then the layer table.
 measure() {

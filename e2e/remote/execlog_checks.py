@@ -80,11 +80,19 @@ def cmd_same(log_a, log_b):
     return ok
 
 
-def cmd_layers(*descriptors):
-    for path in descriptors:
+def cmd_layers(plan, *descriptors):
+    """Name, digest and size of each layer. A layer is named by its file (`<index>_<group>`,
+    or a package fragment's `<name>-<version>`), except the interpreter layer: its file is
+    shared by every tier with its settings and names no group, so the plan names it."""
+    with open(plan, encoding="utf-8") as f:
+        kinds = {l["descriptor"]: (l["kind"], l["group"]) for l in json.load(f)["layers"]}
+    for i, path in enumerate(descriptors):
         with open(path, encoding="utf-8") as f:
             d = json.load(f)
         name = os.path.basename(path)[: -len(".json")] if path.endswith(".json") else os.path.basename(path)
+        kind, group = kinds[i]
+        if kind == "interpreter":
+            name = "%d_%s%s" % (i, group, name[name.index(".tar"):])
         print("%s\t%s\t%d" % (name, d["digest"], d["size"]))
     return True
 

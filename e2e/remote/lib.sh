@@ -8,14 +8,8 @@ REPO="$(cd "$HERE/../.." && pwd -P)"
 . "$REPO/tools/lib/common.sh"
 PY="${PYTHON:-python3}"
 CHECKS="$HERE/execlog_checks.py"
-# The copies build the pyimage tool in their own cargo target dir. Not the
-# machine's shared one: cargo tracks a workspace member by its path relative to
-# the workspace and by file times, so after another checkout (other sources,
-# same relative paths) built there, cargo may call a copy's build fresh and hand
-# over that checkout's binary. test.sh holds $WORK_ROOT/lock for its whole run, so
-# only one e2e/remote run uses this target dir at a time.
+# Shared by every checkout's runs; test.sh holds $WORK_ROOT/lock for its whole run.
 WORK_ROOT="$PYIMAGE_OUTPUT/remote-e2e"
-export CARGO_TARGET_DIR="$WORK_ROOT/cargo-target"
 
 # Scratch copies live under Bazel's output root (mounted at the same path inside
 # the harness root), at a path fixed per checkout: their output bases and
@@ -37,28 +31,58 @@ copy_checkout() {
   (cd "$REPO" && git ls-files -co --exclude-standard -z -- e2e/smoke | tar --null -T - -cf -) | tar -C "$dest" -m -xf -
 }
 
-# First use: start the private target dir from a copy of the machine's shared
-# one (compiled dependencies; the tool itself is rebuilt from the copy's newer
-# sources), taken under the lock the source toolchain builds under.
-seed_cargo_target() {
-  local shared="$PYIMAGE_OUTPUT/cargo-target"
-  [ -d "$CARGO_TARGET_DIR/release" ] && return 0
-  mkdir -p "$CARGO_TARGET_DIR"
-  [ -d "$shared/release" ] || return 0
-  flock "$shared/.pyimage-build.lock" cp -a "$shared/release" "$CARGO_TARGET_DIR/release.new" &&
-    mv "$CARGO_TARGET_DIR/release.new" "$CARGO_TARGET_DIR/release"
+# The copies' pyimage tool: statically linked, because buildbox-run-bubblewrap's
+# sandbox holds only an action's input root (no dynamic loader, no libc), built from
+# this checkout with cargo (--target: RUSTFLAGS then skip build scripts and proc
+# macros) into a target dir of this checkout's own, and registered in each copy's
+# e2e/smoke as //remote_tool:toolchain, ahead of the module's (BASE_FLAGS).
+STATIC_TARGET_DIR="$WORK/cargo-target-static"
+STATIC_TOOL="$WORK/pyimage-static"
+build_static_tool() {
+  local cargo triple
+  cargo="$(command -v cargo || echo "${CARGO_HOME:-$HOME/.cargo}/bin/cargo")"
+  case "$(uname -m)" in
+    x86_64) triple=x86_64-unknown-linux-gnu ;;
+    aarch64) triple=aarch64-unknown-linux-gnu ;;
+    *) echo "no static pyimage build for $(uname -m)" >&2 && return 1 ;;
+  esac
+  (cd "$REPO" && env -u CARGO_ENCODED_RUSTFLAGS RUSTFLAGS="-C target-feature=+crt-static" "$cargo" build --release --locked -p pyimage \
+    --target "$triple" --target-dir "$STATIC_TARGET_DIR") || return 1
+  cp -f "$STATIC_TARGET_DIR/$triple/release/pyimage" "$STATIC_TOOL"
 }
+# install_static_tool COPY: the toolchain package //remote_tool of COPY's e2e/smoke.
+install_static_tool() {
+  local pkg="$1/e2e/smoke/remote_tool"
+  mkdir -p "$pkg"
+  cp -f "$STATIC_TOOL" "$pkg/pyimage"
+  cat >"$pkg/BUILD.bazel" <<'BUILD'
+# Written by e2e/remote: the statically linked pyimage (runs in any sandbox).
+load("@rules_pyimage//py:toolchain.bzl", "pyimage_toolchain")
 
-# tool_of WS_DIR BAZEL: sha256 of the pyimage binary the workspace's toolchain uses.
-tool_of() {
-  local base
-  base="$(cd "$1" && "$2" info output_base 2>/dev/null)"
-  sha256sum "$base/external/rules_pyimage~~pyimage~pyimage_source/pyimage" 2>/dev/null | cut -c1-64
+pyimage_toolchain(
+    name = "impl",
+    tool = ":pyimage",
+    version = "static",
+)
+
+toolchain(
+    name = "toolchain",
+    # @platforms is no dependency of e2e/smoke; its canonical name is.
+    exec_compatible_with = ["@@platforms//os:linux", "@@platforms//cpu:CPU"],
+    toolchain = ":impl",
+    toolchain_type = "@rules_pyimage//py/toolchain:type",
+)
+BUILD
+  sed -i "s|cpu:CPU|cpu:$(uname -m)|" "$pkg/BUILD.bazel"
 }
+TOOL_FLAGS=(--extra_toolchains=//remote_tool:toolchain)
+
+# tool_of WS_DIR: sha256 of the pyimage binary the copy's toolchain uses.
+tool_of() { sha256sum "$1/remote_tool/pyimage" 2>/dev/null | cut -c1-64; }
 
 # Flags of every measured build: no disk cache (a hit there would hide what the
 # remote did), all outputs downloaded (later builds read them locally).
-BASE_FLAGS=(--disk_cache= --remote_download_outputs=all --color=no --curses=no --show_progress_rate_limit=60)
+BASE_FLAGS=(--disk_cache= --remote_download_outputs=all --color=no --curses=no --show_progress_rate_limit=60 "${TOOL_FLAGS[@]}")
 # What is built: the smoke app's layers and every output of the rules' own
 # actions (descriptors, report, plan; validation runs by default).
 TARGETS=(//app:layers)

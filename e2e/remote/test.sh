@@ -4,13 +4,18 @@
 # hand: `bash e2e/remote/test.sh`). Builds e2e/smoke's layers in two scratch
 # copies of this checkout (A and B: other paths, own output bases) against
 # servers started here on loopback (tools/remote/start.sh: nginx WebDAV,
-# BuildGrid + PostgreSQL, a buildbox worker in the harness root) and stopped on
-# any exit. Every check reads Bazel's execution log, never an exit status:
+# BuildGrid + PostgreSQL, a buildbox worker in the harness root running each
+# action in bubblewrap's sandbox) and stopped on any exit. The copies run a
+# statically linked pyimage (lib.sh: the sandbox holds only the action's inputs).
+# Every check reads Bazel's execution log, never an exit status:
 #   a. remote execution: A built locally and on the worker, every PyImage*
 #      output byte-identical (keyed by declared outputs), every PyImage* spawn
 #      executed remotely;
 #   e. the spawns asked for the worker's platform (OSFamily, ISA) and resolved
-#      the tool for the worker's execution platform;
+#      the tool for the worker's execution platform; a worker of another CPU gets
+#      no tool (analysis fails naming its platform);
+#   g. two binaries pinned to two tiers with the same interpreter settings: one
+#      PyImageInterpreter action (aquery);
 #   f. an execution platform no worker offers: the actions wait for a worker
 #      (the build does not complete) and none runs locally instead;
 #   b. remote cache across checkouts: B, cold, 100 % PyImage* remote cache hits
@@ -58,7 +63,9 @@ finish() {
 }
 
 step "servers (tools/remote/start.sh)"
-if ! bash "$REPO/tools/remote/start.sh" "$STATE"; then
+# The worker runs each action in bubblewrap's sandbox (only its inputs visible);
+# PYIMAGE_REMOTE_RUNNER=hosttools runs them without one.
+if ! PYIMAGE_REMOTE_RUNNER="${PYIMAGE_REMOTE_RUNNER:-bubblewrap}" bash "$REPO/tools/remote/start.sh" "$STATE"; then
   check "remote servers started" false
   finish
 fi
@@ -82,9 +89,12 @@ if ! flock -n 8; then
   echo "another e2e/remote run holds $WORK_ROOT/lock: waiting"
   flock 8
 fi
-seed_cargo_target
+check "the statically linked pyimage tool built (cargo --target, +crt-static)" build_static_tool
+[ -x "$STATIC_TOOL" ] || finish
 copy_checkout "$A"
 copy_checkout "$B"
+install_static_tool "$A"
+install_static_tool "$B"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 BA="$A/tools/bazel"
@@ -110,7 +120,7 @@ build "$A/e2e/smoke" "$BA" "$OUT/a-remote.json" "${REMOTE_EXEC[@]}"
 summary "$OUT/a-remote.json"
 check "a. local and remote execution give byte-identical PyImage* outputs; all ran remotely" \
   "$PY" "$CHECKS" compare "$OUT/a-local.json" "$OUT/a-remote.json"
-echo "worker log: $(grep -c 'Runner exited with code 0' "$STATE/worker.log") actions run by buildbox-run-hosttools, exit code 0"
+echo "worker log: $(grep -c 'Runner exited with code 0' "$STATE/worker.log") actions run by buildbox-run-$REMOTE_WORKER_RUNNER, exit code 0"
 
 step "e. the worker's platform was asked for and matched"
 check "e. every remote PyImage* spawn asked for the worker's properties ($REMOTE_WORKER_PLATFORM)" \
@@ -121,6 +131,28 @@ cat "$OUT/exec-platforms.txt"
 check "e. toolchain resolution chose the worker's execution platform for every PyImage* action" \
   bash -c '[ -s "$1" ] && [ "$(wc -l <"$1")" = 1 ] && grep -q "Execution platform: ${2}\$" "$1"' _ \
   "$OUT/exec-platforms.txt" "$REMOTE_EXEC_PLATFORM"
+
+# The tool's exec constraints, not the client's machine, decide: a worker of the other
+# CPU gets no tool built for this one (the source toolchain is constrained to the host);
+# toolchain resolution ends at the catch-all toolchain, whose analysis fails naming
+# that platform.
+case "$REMOTE_EXEC_PLATFORM" in
+  *_x86_64) OTHER_CPU_PLATFORM="${REMOTE_EXEC_PLATFORM%_x86_64}_aarch64" ;;
+  *) OTHER_CPU_PLATFORM="${REMOTE_EXEC_PLATFORM%_aarch64}_x86_64" ;;
+esac
+(cd "$A/e2e/smoke" && "$BA" build --nobuild "${BASE_FLAGS[@]}" --extra_execution_platforms="$OTHER_CPU_PLATFORM" \
+  //app:layers) >"$OUT/e-other-cpu.log" 2>&1
+e_rc=$?
+grep -m1 -o 'rules_pyimage: `pyimage` was built from source.*which has other constraints' "$OUT/e-other-cpu.log"
+check "e. a worker of another CPU ($OTHER_CPU_PLATFORM): analysis fails naming it, the host's tool is never sent there" \
+  bash -c '[ "$1" != 0 ] && grep -qF "$2, which has other constraints" "$3"' _ "$e_rc" "${OTHER_CPU_PLATFORM#@rules_pyimage}" "$OUT/e-other-cpu.log"
+
+step "g. the interpreter layer: one action for two binaries pinned to two tiers with the same interpreter settings"
+(cd "$A/e2e/smoke" && "$BA" aquery "${BASE_FLAGS[@]}" "${REMOTE_EXEC[@]}" --output=text \
+  'mnemonic("PyImageInterpreter", deps(//app:layers) + deps(//app:layers_coarse))' 2>/dev/null) >"$OUT/g-interpreter.txt"
+grep -E '^ *Outputs:' "$OUT/g-interpreter.txt" | sort -u | tee "$OUT/g-outputs.txt"
+check "g. //app:layers (//image:tier) and //app:layers_coarse (//image:tier_coarse): 1 PyImageInterpreter action" \
+  bash -c '[ "$(grep -c "^action " "$1")" = 1 ] && [ "$(wc -l <"$2")" = 1 ]' _ "$OUT/g-interpreter.txt" "$OUT/g-outputs.txt"
 
 step "f. an execution platform no worker offers: nothing runs, not even locally"
 # BuildGrid queues the actions for a worker that never comes (Bazel 7.7.1 keeps
@@ -144,8 +176,8 @@ check "f. no action ran, locally or remotely (Bazel's process summary: internal 
 step "b. B (another path, own output base), cold, from the nginx cache"
 (cd "$B/e2e/smoke" && "$BB" clean)
 build "$B/e2e/smoke" "$BB" "$OUT/b-http.json" "${HTTP_CACHE[@]}"
-tool_a="$(tool_of "$A/e2e/smoke" "$BA")"
-tool_b="$(tool_of "$B/e2e/smoke" "$BB")"
+tool_a="$(tool_of "$A/e2e/smoke")"
+tool_b="$(tool_of "$B/e2e/smoke")"
 echo "pyimage tool: A ${tool_a:-?}, B ${tool_b:-?}"
 check "b. A and B run the same pyimage binary (a cache is shared only by identical tools)" \
   test -n "$tool_a" -a "$tool_a" = "$tool_b"

@@ -3,12 +3,13 @@
 `_merge_aspect` runs on the binary only, after `_layer_aspect`, with the flag's tier:
 the merged pip layers, the first-party layers and the app layer are declared once at
 the binary and shared by every `py_image_layer` of it; the interpreter layer is the one
-`//py/private:interpreter_layer` declares once per Python runtime (interpreter.bzl).
+`//py/private:interpreter_layer` declares once per Python runtime and byte settings
+(interpreter.bzl).
 `build_layers` is the same work, also called by the rule for a pinned tier.
 """
 
 load("@rules_python//python:py_info.bzl", "PyInfo")
-load(":interpreter.bzl", "InterpreterLayerInfo", "declare_interpreter_layer", "interpreter_files", "same_runtime", _PY_TOOLCHAIN = "PY_TOOLCHAIN")
+load(":interpreter.bzl", "declare_interpreter_layer", "interpreter_files", "shared_interpreter_layer", _PY_TOOLCHAIN = "PY_TOOLCHAIN")
 load(":layer_action.bzl", "declare_autolayer", "declare_layer", "declare_merge", "layer_settings", "manifest_line")
 load(":layer_aspect.bzl", "layer_aspect")
 load(":names.bzl", "APP_GROUP", "SQUASHED_GROUP")
@@ -58,10 +59,27 @@ def _interpreter_files(ctx, who, tier, binary):
     return files
 
 def _interpreter_layer(ctx, who, tool, tier, lookup, files, prefix):
-    # Only for a pinned tier (the rule) or a toolchain the interpreter aspect does not
-    # reach: under the flag's tier the layer is the toolchain's own (interpreter.bzl).
-    built = declare_interpreter_layer(ctx.actions, who, tool, tier, lookup, files, prefix)
+    # Only when the shared target (interpreter.bzl) has not the tier's bytes or not the
+    # binary's runtime.
+    settings = layer_settings(lookup, tier.interpreter_group)
+    built = declare_interpreter_layer(ctx.actions, who, tool, settings, "0_" + tier.interpreter_group, files, prefix)
     return layer("interpreter", tier.interpreter_group, built.tar, built.descriptor)
+
+def shared_interpreter(shared, tier, lookup, ctx):
+    """The shared interpreter layer (interpreter.bzl) for a tier, as a `reuse` list of build_layers.
+
+    Args:
+      shared: the `//py/private:interpreter_layer` Target.
+      tier: LayerTierInfo.
+      lookup: TierLookupInfo of the same tier.
+      ctx: the rule or aspect context (its Python toolchain).
+
+    Returns:
+      [layer()] or [].
+    """
+    tc = ctx.toolchains[PY_TOOLCHAIN]
+    built = shared_interpreter_layer(shared, tier, lookup, tc.py3_runtime if tc else None)
+    return [layer("interpreter", tier.interpreter_group, built.tar, built.descriptor)] if built else []
 
 # ---- 2. pip groups in tier order, 3. the squashed layer ----
 
@@ -304,17 +322,14 @@ def _merge_aspect_impl(target, ctx):
         if not tc or not tc.py3_runtime or not tc.py3_runtime.files:
             return []  # the rule reports it, naming the py_image_layer target
     fragments = target[FragmentsInfo]
-    reuse = []
-    shared = ctx.attr._interpreter_layer
-    if tier.interpreter_group and InterpreterLayerInfo in shared and same_runtime(shared[InterpreterLayerInfo].runtime, ctx.toolchains[PY_TOOLCHAIN].py3_runtime):
-        info = shared[InterpreterLayerInfo]  # declared once per runtime, not per binary
-        reuse.append(layer("interpreter", info.group, info.tar, info.descriptor))
+    lookup = ctx.attr._layer_tier[TierLookupInfo]
+    reuse = shared_interpreter(ctx.attr._interpreter_layer, tier, lookup, ctx)  # once per runtime, not per binary
     built = build_layers(
         ctx,
         label_str(target.label),
         pyimage_tool(ctx),
         tier,
-        ctx.attr._layer_tier[TierLookupInfo],
+        lookup,
         fragments.groups,
         fragments.skip_prefixes,
         [target],

@@ -5,7 +5,7 @@ load("@rules_python//python:py_info.bzl", "PyInfo")
 load(":base_image.bzl", "BASE_IMAGE_ATTRS", "base_image")
 load(":layer_action.bzl", "manifest_line")
 load(":layer_aspect.bzl", "regroup_fragments")
-load(":merge_aspect.bzl", "PY_TOOLCHAIN", "build_layers", "label_str", "merge_aspect")
+load(":merge_aspect.bzl", "PY_TOOLCHAIN", "build_layers", "label_str", "merge_aspect", "shared_interpreter")
 load(":partition.bzl", "empty_line")
 load(":plan.bzl", "declare_report", "declare_validation", "previous_report", "write_plan")
 load(":providers.bzl", "BinaryLayersInfo", "FragmentsInfo", "LayerTierInfo", "TierLookupInfo")
@@ -72,7 +72,7 @@ def _layers(ctx, binaries, fragments, tier, lookup, tool, prefix):
         reuse = [layer for info in own for layer in info.layers if layer.kind in ("interpreter", "pip_group", "pip_squashed")]
     else:
         groups, matched = regroup_fragments(ctx.actions, tool, tier, lookup, fragments.distributions, prefix + "pkgs/")
-        reuse = []
+        reuse = shared_interpreter(ctx.attr._interpreter_layer, tier, lookup, ctx)
     built = build_layers(ctx, label_str(ctx.label), tool, tier, lookup, groups, fragments.skip_prefixes, binaries, prefix, reuse = reuse)
     return built, matched
 
@@ -304,6 +304,7 @@ The validation action reads its manifest and counts its layers against the tier'
             default = Label("//py:layer_tier"),
             providers = [LayerTierInfo, TierLookupInfo],
         ),
+        "_interpreter_layer": attr.label(default = Label("//py/private:interpreter_layer")),
         "_previous_report": attr.label(
             default = Label("//py:previous_report"),
             allow_files = True,

@@ -11,7 +11,9 @@
 # worker      buildbox-worker inside the harness root (needs buildgrid), running
 #             actions with buildbox-run-hosttools (chroot), or with
 #             buildbox-run-bubblewrap when PYIMAGE_REMOTE_RUNNER=bubblewrap (the
-#             root entered with pivot_root in a private mount namespace)
+#             root entered with pivot_root in a private mount namespace; each action
+#             sees only its inputs, so its tools must be statically linked: e2e/remote
+#             uses this runner with a static pyimage)
 #
 # Writes STATE_DIR/env (sourceable: REMOTE_HTTP, REMOTE_GRPC, REMOTE_WORKER_PLATFORM,
 # REMOTE_EXEC_PLATFORM, REMOTE_WORKER_RUNNER) and STATE_DIR/pids (what stop.sh stops). Logs stay in
@@ -172,26 +174,29 @@ start_worker() {
     --runner-arg=--disable-localcas --runner-arg=--workspace-path="$ws"
     --platform OSFamily=linux --platform ISA="$isa"
     "pyimage-e2e-$$")
+  # Under load BuildGrid can refuse the worker's UpdateBotSession RPC ("Concurrent RPC limit
+  # exceeded"), and the worker then exits: this loop restarts it, or Bazel waits for a
+  # worker forever. SIGTERM (stop.sh) stops the worker and the loop.
+  # shellcheck disable=SC2016
+  local loop='
+    trap "kill \$child 2>/dev/null; wait \$child; exit 0" TERM INT
+    while :; do
+      "$@" & child=$!
+      wait $child
+      echo "[start.sh] buildbox-worker exited ($?): restarting it" >&2
+      sleep 1
+    done'
   if [ "$RUNNER" = hosttools ]; then
-    # Under load BuildGrid can refuse the worker's UpdateBotSession RPC ("Concurrent RPC limit exceeded"),
-    # and the worker then exits: restart it, or Bazel waits for a worker forever.
-    chroot "$PYIMAGE_ROOTFS" /bin/sh -c '
-      trap "kill \$child 2>/dev/null; wait \$child; exit 0" TERM INT
-      while :; do
-        "$@" & child=$!
-        wait $child
-        echo "[start.sh] buildbox-worker exited ($?): restarting it" >&2
-        sleep 1
-      done' sh "${worker[@]}" >"$STATE/worker.log" 2>&1 &
+    chroot "$PYIMAGE_ROOTFS" /bin/sh -c "$loop" sh "${worker[@]}" >"$STATE/worker.log" 2>&1 &
     record worker $!
   else
     # bubblewrap cannot create its namespaces under chroot ("No permissions to create
     # a new namespace"): enter the root with pivot_root in a private mount namespace.
-    # The shell records the worker's own pid (exec keeps it) for stop.sh's SIGTERM.
+    # The shell records its own pid (exec keeps it) for stop.sh's SIGTERM.
     unshare --mount --fork /bin/sh -c '
       set -e
-      root="$1" pidfile="$2"
-      shift 2
+      root="$1" pidfile="$2" loop="$3"
+      shift 3
       echo $$ >"$pidfile"
       mount --make-rprivate /
       mount --rbind "$root" "$root"
@@ -202,7 +207,7 @@ start_worker() {
       cd /
       umount -l "/$old"
       rmdir "/$old"
-      exec "$@"' sh "$PYIMAGE_ROOTFS" "$STATE/worker.pid" "${worker[@]}" >"$STATE/worker.log" 2>&1 &
+      exec /bin/sh -c "$loop" sh "$@"' sh "$PYIMAGE_ROOTFS" "$STATE/worker.pid" "$loop" "${worker[@]}" >"$STATE/worker.log" 2>&1 &
     local i
     for ((i = 0; i < 50; i++)); do
       [ -s "$STATE/worker.pid" ] && break

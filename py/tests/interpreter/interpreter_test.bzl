@@ -41,3 +41,50 @@ one_interpreter_action_test = analysistest.make(
         str(Label("//py:layer_tier")): str(Label("//py/tests/interpreter:with_interpreter")),
     },
 )
+
+FirstLayersInfo = provider(
+    doc = "TEST-ONLY: the first layer tar of each py_image_layer, in order.",
+    fields = {"tars": "list of File"},
+)
+
+def _first_layers_impl(ctx):
+    return [FirstLayersInfo(tars = [t[DefaultInfo].files.to_list()[0] for t in ctx.attr.images])]
+
+first_layers = rule(
+    implementation = _first_layers_impl,
+    doc = "TEST-ONLY: the first layer (the interpreter's) of each py_image_layer.",
+    attrs = {"images": attr.label_list()},
+)
+
+_SHARED = Label("//py/private:interpreter_layer")
+
+def _pinned_tiers_share_interpreter_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    a, b, zstd = analysistest.target_under_test(env)[FirstLayersInfo].tars
+    asserts.equals(env, a.path, b.path, "two tiers with the same interpreter bytes: one interpreter layer artifact (one PyImageInterpreter action)")
+    asserts.equals(env, _SHARED, a.owner, "the shared layer's owner (the target declaring its action)")
+    asserts.true(env, zstd.basename.endswith(".tar.zst"), "the zstd pin's interpreter layer: %s" % zstd.basename)
+    asserts.equals(env, Label("//py/tests/interpreter:pinned_zstd"), zstd.owner, "a tier asking for other interpreter bytes declares its own action")
+    return analysistest.end(env)
+
+# Under the default flag tier (no interpreter_group): the shared target has no tier
+# naming an interpreter layer, and still serves the pins.
+pinned_tiers_share_interpreter_test = analysistest.make(
+    _pinned_tiers_share_interpreter_test_impl,
+    config_settings = {
+        "//command_line_option:extra_toolchains": [str(Label("//py/tests/interpreter:runtime_toolchain"))],
+    },
+)
+
+def _no_interpreter_action_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    own = [a for a in analysistest.target_actions(env) if a.mnemonic == "PyImageInterpreter"]
+    asserts.equals(env, 0, len(own), "PyImageInterpreter actions of the pinned target itself: %s" % [a.outputs.to_list() for a in own])
+    return analysistest.end(env)
+
+no_interpreter_action_test = analysistest.make(
+    _no_interpreter_action_test_impl,
+    config_settings = {
+        "//command_line_option:extra_toolchains": [str(Label("//py/tests/interpreter:runtime_toolchain"))],
+    },
+)
