@@ -509,3 +509,175 @@ fn sigterm_mid_run_leaves_no_partial_output() {
     assert!(!status.success());
     assert!(!p.join("l.tgz").exists() && !p.join("l.json").exists());
 }
+
+/// `layer --external-symlinks materialize` over `t=/app`, run with a time bound: returns
+/// stderr of the failed run (a run still copying after `bound` fails the test).
+fn materialize_fails_within(p: &Path, bound: Duration) -> String {
+    let mut child = pyimage()
+        .args([
+            "layer",
+            "--output",
+            "l.tgz",
+            "--descriptor",
+            "l.json",
+            "--tree",
+            "t=/app",
+            "--external-symlinks",
+            "materialize",
+        ])
+        .current_dir(p)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > bound {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("still materializing after {bound:?}: the fan-out was not detected");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!p.join("l.tgz").exists() && !p.join("l.json").exists());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// 80 KiB of sources behind 34 directory links (17 levels of two links to the level below)
+/// would become 393,216 entries and 10 GiB of content: a directory reached a second time
+/// is refused, naming the link, the directory and the fix.
+#[test]
+fn materialize_refuses_a_directory_reached_twice() {
+    let d = tmp();
+    let p = d.path();
+    let ext = fs::canonicalize(p).unwrap().join("ext");
+    write(&ext.join("l0/data.bin"), &[7u8; 80 << 10], 0o644);
+    for k in 1..=17 {
+        fs::create_dir(ext.join(format!("l{k}"))).unwrap();
+        for name in ["a", "b"] {
+            symlink(
+                ext.join(format!("l{}", k - 1)),
+                ext.join(format!("l{k}/{name}")),
+            )
+            .unwrap();
+        }
+    }
+    fs::create_dir(p.join("t")).unwrap();
+    symlink(ext.join("l17"), p.join("t/top")).unwrap();
+    let err = materialize_fails_within(p, Duration::from_secs(30));
+    let link = format!("t/top/{}b", "a/".repeat(16));
+    assert!(
+        err.contains(&link)
+            && err.contains(&format!("{}", ext.join("l0").display()))
+            && err.contains(&format!("/app/top/{}a", "a/".repeat(16)))
+            && err.contains("--external-symlinks keep")
+            && err.contains(&format!("--exclude top/{}b", "a/".repeat(16))),
+        "{err}"
+    );
+    // two links to one directory in one tree, side by side
+    fs::remove_file(p.join("t/top")).unwrap();
+    symlink(ext.join("l0"), p.join("t/one")).unwrap();
+    symlink(ext.join("l0"), p.join("t/two")).unwrap();
+    let err = materialize_fails_within(p, Duration::from_secs(30));
+    assert!(
+        err.contains("t/two") && err.contains("/app/one") && err.contains("--exclude two"),
+        "{err}"
+    );
+    // a link back to a directory being copied is a cycle, named as such
+    fs::remove_file(p.join("t/two")).unwrap();
+    symlink(&ext, ext.join("l0/up")).unwrap();
+    let err = materialize_fails_within(p, Duration::from_secs(30));
+    assert!(
+        err.contains("t/one/up") && err.contains("cycle") && err.contains("--exclude one/up"),
+        "{err}"
+    );
+    // one link to each directory is fine
+    fs::remove_file(ext.join("l0/up")).unwrap();
+    ok(
+        &[
+            "layer",
+            "--output",
+            "l.tgz",
+            "--descriptor",
+            "l.json",
+            "--tree",
+            "t=/app",
+            "--external-symlinks",
+            "materialize",
+        ],
+        p,
+    );
+}
+
+/// A symlink of a tree whose target lies inside the tree must resolve there; one that does
+/// not is refused under every policy, naming the link, its target and the fix. Links
+/// between existing entries (an interpreter's `python3 -> python3.11`) are kept.
+#[test]
+fn dangling_in_tree_symlinks_are_refused() {
+    let d = tmp();
+    let p = d.path();
+    write(&p.join("t/bin/python3.11"), b"\x7fELF", 0o755);
+    symlink("python3.11", p.join("t/bin/python3")).unwrap();
+    write(&p.join("t/lib/real.py"), b"x = 1\n", 0o644);
+    symlink("lib", p.join("t/lib64")).unwrap();
+    symlink("../lib64/real.py", p.join("t/bin/via_dir_link.py")).unwrap();
+    let tabs = fs::canonicalize(p.join("t")).unwrap();
+    symlink(tabs.join("lib/real.py"), p.join("t/bin/abs.py")).unwrap();
+    let policies = ["reject", "keep", "materialize"];
+    let run = |policy: &str| {
+        let mut args = layer_args("l.tgz", "l.json");
+        args[6] = "t=/app";
+        args.extend(["--external-symlinks", policy]);
+        args.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    for policy in policies {
+        let args = run(policy);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(&args, p);
+        let l = ok(&["list", "l.tgz"], p);
+        for want in [
+            "app/bin/python3 -> python3.11",
+            "app/lib64 -> lib",
+            "app/bin/via_dir_link.py -> ../lib64/real.py",
+            "app/bin/abs.py -> ../lib/real.py",
+        ] {
+            assert!(l.contains(want), "{policy}: missing {want:?} in\n{l}");
+        }
+    }
+    fs::remove_file(p.join("l.tgz")).unwrap();
+    for (link, target) in [
+        ("t/lib/gone.py", "missing.py"),
+        ("t/lib/below_file.py", "real.py/x"),
+        (
+            "t/bin/abs_gone.py",
+            &format!("{}", tabs.join("lib/nothing").display()),
+        ),
+    ] {
+        symlink(target, p.join(link)).unwrap();
+        for policy in policies {
+            let args = run(policy);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let err = fails(&args, p);
+            assert!(
+                err.contains(link)
+                    && err.contains(target)
+                    && err.contains("does not exist")
+                    && err.contains("--exclude"),
+                "{policy}: {err}"
+            );
+            assert!(!p.join("l.tgz").exists(), "{policy}");
+        }
+        fs::remove_file(p.join(link)).unwrap();
+    }
+    // kept links that climb above the image root are refused, as manifest links are
+    fs::create_dir_all(p.join("outside")).unwrap();
+    symlink("../../../outside", p.join("t/lib/up")).unwrap();
+    let args = run("keep");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = fails(&args, p);
+    assert!(
+        err.contains("/app/lib/up") && err.contains("climbs above the image root"),
+        "{err}"
+    );
+}
