@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use std::io::Write;
 
-use crate::atomic::AtomicFile;
+use crate::atomic::{commit_described, AtomicFile};
 use crate::compress::Compression;
 use crate::error::{read_text, Error, IoContext, Result};
 
@@ -119,18 +119,13 @@ impl Descriptor {
     }
 
     /// Puts `blob` and this descriptor (at `path`) in place together: the descriptor is
-    /// written completely under a temporary name first, then the blob is renamed, then the
-    /// descriptor. A failed blob commit leaves no new descriptor (its temp file is removed);
-    /// a failed descriptor commit removes the just-renamed blob, so no descriptor ever
-    /// describes a blob that was not written.
+    /// written completely under a temporary name first, then committed with
+    /// [`commit_described`], so no descriptor is ever in place beside a blob it does not
+    /// describe (also when a rename fails or the run is terminated).
     pub(crate) fn commit_with(&self, path: &Path, blob: AtomicFile) -> Result<()> {
         let mut desc = AtomicFile::create(path)?;
         desc.file().write_all(self.to_json().as_bytes()).at(path)?;
-        let blob_path = blob.dest().to_path_buf();
-        blob.commit()?;
-        desc.commit().inspect_err(|_| {
-            let _ = std::fs::remove_file(&blob_path);
-        })
+        commit_described(blob, desc)
     }
 }
 
