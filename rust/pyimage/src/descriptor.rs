@@ -161,6 +161,62 @@ pub(crate) fn strict_json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Adds `value` to `total`, or fails naming what would overflow it (`what`): totals over
+/// inputs are checked, never wrapped (release builds wrap silently) nor clamped.
+pub(crate) fn add_checked(
+    total: &mut u64,
+    value: u64,
+    what: impl FnOnce() -> String,
+) -> Result<()> {
+    *total = total.checked_add(value).ok_or_else(|| {
+        Error::Invalid(format!(
+            "{}: adding it makes a total larger than {} (2^64 - 1); check the input, or give fewer inputs to one run",
+            what(),
+            u64::MAX
+        ))
+    })?;
+    Ok(())
+}
+
+/// Checks that the sizes and counts of `descriptors` (with the paths they were read from)
+/// add up without overflow, so every total over any of them can be summed unchecked.
+pub(crate) fn check_descriptor_totals<'a>(
+    descriptors: impl IntoIterator<Item = (&'a Path, &'a Descriptor)>,
+) -> Result<()> {
+    let mut totals = [0u64; 7];
+    for (path, d) in descriptors {
+        let package_files = d.packages.iter().map(|p| p.files);
+        let package_bytes = d.packages.iter().map(|p| p.bytes);
+        let fields = [
+            ("size", d.size),
+            ("entries", d.entries),
+            ("files", d.files),
+            ("uncompressed_size", d.uncompressed_size),
+            ("skipped", d.skipped),
+        ];
+        for (i, (field, v)) in fields.into_iter().enumerate() {
+            add_checked(&mut totals[i], v, || {
+                format!("{}: {field} {v}", path.display())
+            })?;
+        }
+        for (i, values) in [
+            (5, package_files.collect::<Vec<_>>()),
+            (6, package_bytes.collect()),
+        ] {
+            for v in values {
+                add_checked(&mut totals[i], v, || {
+                    format!(
+                        "{}: packages[].{} {v}",
+                        path.display(),
+                        if i == 5 { "files" } else { "bytes" }
+                    )
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Formats a digest as `sha256:<hex>`.
 pub(crate) fn sha256_string(d: &[u8; 32]) -> String {
     format!("sha256:{}", hex::encode(d))

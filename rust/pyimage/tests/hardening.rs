@@ -687,3 +687,74 @@ fn dangling_in_tree_symlinks_are_refused() {
         "{err}"
     );
 }
+
+/// Totals over many inputs are checked: each field is capped at 2^53, so 2049 inputs at the
+/// cap pass 2^64 - 1. The overflow is refused naming the input, never wrapped or clamped.
+#[test]
+fn totals_that_would_overflow_are_refused_naming_the_input() {
+    const CAP: u64 = 1 << 53;
+    let d = tmp();
+    let p = d.path();
+    src_tree(p);
+    ok(&layer_args("l.tgz", "l.json"), p);
+    let mut desc = descriptor(&p.join("l.json"));
+    for field in ["size", "uncompressed_size", "entries", "files"] {
+        desc[field] = serde_json::json!(CAP);
+    }
+    fs::write(p.join("big.json"), desc.to_string()).unwrap();
+    let many = vec!["big.json"; 2049];
+    let overflow = |err: &str, names: &str| {
+        assert!(
+            err.contains(names) && err.contains("2^64 - 1"),
+            "{names}: {err}"
+        );
+    };
+    // report and validate: descriptor totals
+    let err = fails(&[&["report"][..], &many].concat(), p);
+    overflow(&err, "big.json: size 9007199254740992");
+    fs::write(p.join("plan.json"), b"{}").unwrap();
+    let err = fails(
+        &[&["validate", "--plan", "plan.json"][..], &many].concat(),
+        p,
+    );
+    overflow(&err, "big.json");
+    // validate, report --html and autogroup: the plan's package sizes
+    let sizes: serde_json::Map<String, serde_json::Value> = (0..2049)
+        .map(|i| (format!("p{i}"), serde_json::json!(CAP)))
+        .collect();
+    let plan = serde_json::json!({"package_bytes": sizes});
+    fs::write(p.join("sizes.json"), plan.to_string()).unwrap();
+    for args in [
+        &["validate", "--plan", "sizes.json"][..],
+        &["report", "--html", "--plan", "sizes.json"],
+        &["autogroup", "--plan", "sizes.json", "--budget", "3"],
+    ] {
+        overflow(&fails(args, p), "sizes.json (package_bytes)");
+    }
+    // autogroup --packages: sizes there have no cap of their own
+    let list = serde_json::json!({"packages": [
+        {"name": "a", "bytes": u64::MAX}, {"name": "b", "bytes": 1}]});
+    fs::write(p.join("list.json"), list.to_string()).unwrap();
+    let err = fails(
+        &["autogroup", "--packages", "list.json", "--budget", "3"],
+        p,
+    );
+    overflow(&err, "list.json: package b");
+    // merge: the merged descriptor's `skipped` and package totals
+    let input = raw_layer(p, "dir", &raw_tar(&[("app/", b'5', "", b"")]));
+    let mut dd = descriptor(&p.join("dir.json"));
+    dd["skipped"] = serde_json::json!(CAP);
+    fs::write(p.join("dir.json"), dd.to_string()).unwrap();
+    let inputs = vec![input.as_str(); 2049];
+    let err = merge_fails(p, &inputs);
+    overflow(&err, "dir.json: skipped");
+    // diff: a report whose layer sizes do not add up
+    let report = ok(&["report", "--json", "l.json", "l.json"], p);
+    let mut r: serde_json::Value = serde_json::from_str(&report).unwrap();
+    for row in r["layers"].as_array_mut().unwrap() {
+        row["compressed_bytes"] = serde_json::json!(u64::MAX);
+    }
+    fs::write(p.join("r.json"), r.to_string()).unwrap();
+    let err = fails(&["diff", "r.json", "r.json"], p);
+    overflow(&err, "r.json: layer");
+}
