@@ -14,6 +14,8 @@ mod compress;
 mod descriptor;
 mod diff;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod layer;
 mod list;
 mod manifest;
