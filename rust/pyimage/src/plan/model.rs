@@ -357,7 +357,7 @@ impl PackageList {
 }
 
 /// The plan loader as a fuzz target: parses `text` (a plan file's content), whatever it is.
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn fuzz_plan(text: &str) {
     let _ = Plan::parse(text, Path::new("fuzz.json"));
 }
