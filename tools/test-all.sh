@@ -203,11 +203,12 @@ if [ -f Cargo.toml ]; then
   check_step "cargo fmt --check" cargo fmt --all --check
   check_step "cargo clippy --all-targets -D warnings" cargo clippy --workspace --all-targets --color never -- -D warnings
   cargo_test_step
-  # The fuzz properties (tar reader, plan and descriptor loaders) with more cases than
-  # `cargo test` runs, on the debug build the step above made: a bounded run (~2 min).
-  check_step "fuzz: tar reader and JSON loaders, 20000 cases each" \
+  # The fuzz properties (tar reader, manifest parser, plan and descriptor loaders; the
+  # mutations of the committed corpus rust/pyimage/fuzz/corpus/) with more cases than
+  # `cargo test` runs, on the debug build the step above made: a bounded run (~2-3 min).
+  check_step "fuzz: tar reader, manifest parser, JSON loaders and corpus mutations, 20000 cases each" \
     env PYIMAGE_FUZZ_CASES=20000 cargo test -p pyimage --lib --color never -- \
-    reader_survives_ plan_and_descriptor_loaders_never_panic
+    reader_survives_ plan_and_descriptor_loaders_never_panic fuzz::
 fi
 check_step "buildifier lint" buildifier_lint
 check_step "shellcheck (every tracked script)" shellcheck_all

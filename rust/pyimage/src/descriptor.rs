@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use std::io::Write;
 
-use crate::atomic::AtomicFile;
+use crate::atomic::{commit_described, AtomicFile};
 use crate::compress::Compression;
 use crate::error::{read_text, Error, IoContext, Result};
 
@@ -119,18 +119,13 @@ impl Descriptor {
     }
 
     /// Puts `blob` and this descriptor (at `path`) in place together: the descriptor is
-    /// written completely under a temporary name first, then the blob is renamed, then the
-    /// descriptor. A failed blob commit leaves no new descriptor (its temp file is removed);
-    /// a failed descriptor commit removes the just-renamed blob, so no descriptor ever
-    /// describes a blob that was not written.
+    /// written completely under a temporary name first, then committed with
+    /// [`commit_described`], so no descriptor is ever in place beside a blob it does not
+    /// describe (also when a rename fails or the run is terminated).
     pub(crate) fn commit_with(&self, path: &Path, blob: AtomicFile) -> Result<()> {
         let mut desc = AtomicFile::create(path)?;
         desc.file().write_all(self.to_json().as_bytes()).at(path)?;
-        let blob_path = blob.dest().to_path_buf();
-        blob.commit()?;
-        desc.commit().inspect_err(|_| {
-            let _ = std::fs::remove_file(&blob_path);
-        })
+        commit_described(blob, desc)
     }
 }
 
@@ -164,6 +159,62 @@ pub(crate) fn strict_json<T: serde::de::DeserializeOwned>(
         path: path.to_path_buf(),
         cause,
     })
+}
+
+/// Adds `value` to `total`, or fails naming what would overflow it (`what`): totals over
+/// inputs are checked, never wrapped (release builds wrap silently) nor clamped.
+pub(crate) fn add_checked(
+    total: &mut u64,
+    value: u64,
+    what: impl FnOnce() -> String,
+) -> Result<()> {
+    *total = total.checked_add(value).ok_or_else(|| {
+        Error::Invalid(format!(
+            "{}: adding it makes a total larger than {} (2^64 - 1); check the input, or give fewer inputs to one run",
+            what(),
+            u64::MAX
+        ))
+    })?;
+    Ok(())
+}
+
+/// Checks that the sizes and counts of `descriptors` (with the paths they were read from)
+/// add up without overflow, so every total over any of them can be summed unchecked.
+pub(crate) fn check_descriptor_totals<'a>(
+    descriptors: impl IntoIterator<Item = (&'a Path, &'a Descriptor)>,
+) -> Result<()> {
+    let mut totals = [0u64; 7];
+    for (path, d) in descriptors {
+        let package_files = d.packages.iter().map(|p| p.files);
+        let package_bytes = d.packages.iter().map(|p| p.bytes);
+        let fields = [
+            ("size", d.size),
+            ("entries", d.entries),
+            ("files", d.files),
+            ("uncompressed_size", d.uncompressed_size),
+            ("skipped", d.skipped),
+        ];
+        for (i, (field, v)) in fields.into_iter().enumerate() {
+            add_checked(&mut totals[i], v, || {
+                format!("{}: {field} {v}", path.display())
+            })?;
+        }
+        for (i, values) in [
+            (5, package_files.collect::<Vec<_>>()),
+            (6, package_bytes.collect()),
+        ] {
+            for v in values {
+                add_checked(&mut totals[i], v, || {
+                    format!(
+                        "{}: packages[].{} {v}",
+                        path.display(),
+                        if i == 5 { "files" } else { "bytes" }
+                    )
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Formats a digest as `sha256:<hex>`.

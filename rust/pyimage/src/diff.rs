@@ -13,6 +13,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::descriptor::add_checked;
 use crate::error::{read_text, Error, Result};
 use crate::plan::report::{PackageRow, Report, Row};
 use crate::plan::resolve::human_bytes;
@@ -127,10 +128,28 @@ impl ImageDiff {
 /// Reads a `report --json` file.
 pub(crate) fn load_report(path: &Path) -> Result<Report> {
     let text = read_text(path)?;
-    serde_json::from_str(&text).map_err(|cause| Error::Json {
+    let report: Report = serde_json::from_str(&text).map_err(|cause| Error::Json {
         path: path.to_path_buf(),
         cause,
-    })
+    })?;
+    // the diff sums sizes over the report's layers and packages: they must add up
+    let (mut compressed, mut uncompressed, mut packages) = (0u64, 0u64, 0u64);
+    for row in &report.layers {
+        let at =
+            |field: &str, v: u64| format!("{}: layer {}: {field} {v}", path.display(), row.group);
+        add_checked(&mut compressed, row.compressed_bytes, || {
+            at("compressed_bytes", row.compressed_bytes)
+        })?;
+        add_checked(&mut uncompressed, row.uncompressed_bytes, || {
+            at("uncompressed_bytes", row.uncompressed_bytes)
+        })?;
+        for p in &row.package_details {
+            add_checked(&mut packages, p.bytes, || {
+                at("package_details[].bytes", p.bytes)
+            })?;
+        }
+    }
+    Ok(report)
 }
 
 /// Name -> (version, bytes) of a layer's packages: the descriptor attribution when the
@@ -254,9 +273,8 @@ pub(crate) fn diff_reports(old: &Report, new: &Report) -> ImageDiff {
         .iter()
         .filter(|l| l.status == LayerStatus::Removed)
         .count();
-    let push_bytes = layers
-        .iter()
-        .fold(0u64, |a, l| a.saturating_add(l.push_bytes));
+    // fits: `load_report` checked the new report's compressed total
+    let push_bytes = layers.iter().map(|l| l.push_bytes).sum();
     let mut verdict = format!(
         "{layers_changed} of {} layers changed, {} to push",
         new.layers.len(),

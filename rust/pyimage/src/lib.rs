@@ -15,6 +15,8 @@ mod compress;
 mod descriptor;
 mod diff;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+mod fuzz;
 mod layer;
 mod list;
 mod manifest;
@@ -30,6 +32,14 @@ pub use autolayer::{write_auto_layers, AutolayerInput, AutolayerOptions};
 pub use compress::{Compression, LevelRange};
 pub use diff::{run_diff, DiffRequest};
 pub use error::{Error, Result};
+
+/// Runs fuzz target `target` (`tar`, `manifest`, `plan` or `descriptor`) on one input, for
+/// the libFuzzer binaries of `fuzz/` (feature `fuzzing`); panics only on a bug.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn fuzz_target(target: &str, input: &[u8]) {
+    fuzz::run(target, input);
+}
 pub use layer::{default_threads, write_layer, ExternalSymlinks, LayerOptions, DEFAULT_MTIME};
 pub use list::list_layers;
 pub use merge::{merge_layers, MergeOptions};

@@ -183,6 +183,10 @@ fn read_input_descriptors(opts: &MergeOptions) -> Result<(Vec<Descriptor>, Compr
         }
         descs.push(d);
     }
+    // the merged descriptor's `skipped` and package totals are sums over the inputs
+    crate::descriptor::check_descriptor_totals(
+        opts.inputs.iter().map(|(_, p)| p.as_path()).zip(&descs),
+    )?;
     let compression = descs[0].compression;
     for (i, d) in descs.iter().enumerate() {
         if d.compression != compression {

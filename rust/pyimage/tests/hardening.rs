@@ -466,10 +466,10 @@ fn list_escapes_control_characters_in_names() {
     assert!(lines[1].ends_with(r"app/l -> x\u{1b}[2J"), "{out}");
 }
 
-/// Documented in docs/security.md: a run killed by SIGTERM leaves no output and no
-/// descriptor in place (its hidden temporary file may stay beside them).
+/// A run terminated by SIGTERM (how Bazel cancels an action) removes its temporary files
+/// and dies of the signal: no output, no descriptor, no hidden file stays behind.
 #[test]
-fn sigterm_mid_run_leaves_no_partial_output() {
+fn sigterm_mid_run_leaves_no_output_and_no_temporary_file() {
     let d = tmp();
     let p = d.path();
     // 4 GiB of holes: long enough to be killed while writing
@@ -506,6 +506,255 @@ fn sigterm_mid_run_leaves_no_partial_output() {
         .unwrap()
         .success());
     let status = child.wait().unwrap();
-    assert!(!status.success());
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(15), "{status:?}");
+    let left: Vec<String> = fs::read_dir(p)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "big.bin")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// `layer --external-symlinks materialize` over `t=/app`, run with a time bound: returns
+/// stderr of the failed run (a run still copying after `bound` fails the test).
+fn materialize_fails_within(p: &Path, bound: Duration) -> String {
+    let mut child = pyimage()
+        .args([
+            "layer",
+            "--output",
+            "l.tgz",
+            "--descriptor",
+            "l.json",
+            "--tree",
+            "t=/app",
+            "--external-symlinks",
+            "materialize",
+        ])
+        .current_dir(p)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > bound {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("still materializing after {bound:?}: the fan-out was not detected");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
     assert!(!p.join("l.tgz").exists() && !p.join("l.json").exists());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// 80 KiB of sources behind 34 directory links (17 levels of two links to the level below)
+/// would become 393,216 entries and 10 GiB of content: a directory reached a second time
+/// is refused, naming the link, the directory and the fix.
+#[test]
+fn materialize_refuses_a_directory_reached_twice() {
+    let d = tmp();
+    let p = d.path();
+    let ext = fs::canonicalize(p).unwrap().join("ext");
+    write(&ext.join("l0/data.bin"), &[7u8; 80 << 10], 0o644);
+    for k in 1..=17 {
+        fs::create_dir(ext.join(format!("l{k}"))).unwrap();
+        for name in ["a", "b"] {
+            symlink(
+                ext.join(format!("l{}", k - 1)),
+                ext.join(format!("l{k}/{name}")),
+            )
+            .unwrap();
+        }
+    }
+    fs::create_dir(p.join("t")).unwrap();
+    symlink(ext.join("l17"), p.join("t/top")).unwrap();
+    let err = materialize_fails_within(p, Duration::from_secs(30));
+    let link = format!("t/top/{}b", "a/".repeat(16));
+    assert!(
+        err.contains(&link)
+            && err.contains(&format!("{}", ext.join("l0").display()))
+            && err.contains(&format!("/app/top/{}a", "a/".repeat(16)))
+            && err.contains("--external-symlinks keep")
+            && err.contains(&format!("--exclude top/{}b", "a/".repeat(16))),
+        "{err}"
+    );
+    // two links to one directory in one tree, side by side
+    fs::remove_file(p.join("t/top")).unwrap();
+    symlink(ext.join("l0"), p.join("t/one")).unwrap();
+    symlink(ext.join("l0"), p.join("t/two")).unwrap();
+    let err = materialize_fails_within(p, Duration::from_secs(30));
+    assert!(
+        err.contains("t/two") && err.contains("/app/one") && err.contains("--exclude two"),
+        "{err}"
+    );
+    // a link back to a directory being copied is a cycle, named as such
+    fs::remove_file(p.join("t/two")).unwrap();
+    symlink(&ext, ext.join("l0/up")).unwrap();
+    let err = materialize_fails_within(p, Duration::from_secs(30));
+    assert!(
+        err.contains("t/one/up") && err.contains("cycle") && err.contains("--exclude one/up"),
+        "{err}"
+    );
+    // one link to each directory is fine
+    fs::remove_file(ext.join("l0/up")).unwrap();
+    ok(
+        &[
+            "layer",
+            "--output",
+            "l.tgz",
+            "--descriptor",
+            "l.json",
+            "--tree",
+            "t=/app",
+            "--external-symlinks",
+            "materialize",
+        ],
+        p,
+    );
+}
+
+/// A symlink of a tree whose target lies inside the tree must resolve there; one that does
+/// not is refused under every policy, naming the link, its target and the fix. Links
+/// between existing entries (an interpreter's `python3 -> python3.11`) are kept.
+#[test]
+fn dangling_in_tree_symlinks_are_refused() {
+    let d = tmp();
+    let p = d.path();
+    write(&p.join("t/bin/python3.11"), b"\x7fELF", 0o755);
+    symlink("python3.11", p.join("t/bin/python3")).unwrap();
+    write(&p.join("t/lib/real.py"), b"x = 1\n", 0o644);
+    symlink("lib", p.join("t/lib64")).unwrap();
+    symlink("../lib64/real.py", p.join("t/bin/via_dir_link.py")).unwrap();
+    let tabs = fs::canonicalize(p.join("t")).unwrap();
+    symlink(tabs.join("lib/real.py"), p.join("t/bin/abs.py")).unwrap();
+    let policies = ["reject", "keep", "materialize"];
+    let run = |policy: &str| {
+        let mut args = layer_args("l.tgz", "l.json");
+        args[6] = "t=/app";
+        args.extend(["--external-symlinks", policy]);
+        args.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    for policy in policies {
+        let args = run(policy);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(&args, p);
+        let l = ok(&["list", "l.tgz"], p);
+        for want in [
+            "app/bin/python3 -> python3.11",
+            "app/lib64 -> lib",
+            "app/bin/via_dir_link.py -> ../lib64/real.py",
+            "app/bin/abs.py -> ../lib/real.py",
+        ] {
+            assert!(l.contains(want), "{policy}: missing {want:?} in\n{l}");
+        }
+    }
+    fs::remove_file(p.join("l.tgz")).unwrap();
+    for (link, target) in [
+        ("t/lib/gone.py", "missing.py"),
+        ("t/lib/below_file.py", "real.py/x"),
+        (
+            "t/bin/abs_gone.py",
+            &format!("{}", tabs.join("lib/nothing").display()),
+        ),
+    ] {
+        symlink(target, p.join(link)).unwrap();
+        for policy in policies {
+            let args = run(policy);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let err = fails(&args, p);
+            assert!(
+                err.contains(link)
+                    && err.contains(target)
+                    && err.contains("does not exist")
+                    && err.contains("--exclude"),
+                "{policy}: {err}"
+            );
+            assert!(!p.join("l.tgz").exists(), "{policy}");
+        }
+        fs::remove_file(p.join(link)).unwrap();
+    }
+    // kept links that climb above the image root are refused, as manifest links are
+    fs::create_dir_all(p.join("outside")).unwrap();
+    symlink("../../../outside", p.join("t/lib/up")).unwrap();
+    let args = run("keep");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = fails(&args, p);
+    assert!(
+        err.contains("/app/lib/up") && err.contains("climbs above the image root"),
+        "{err}"
+    );
+}
+
+/// Totals over many inputs are checked: each field is capped at 2^53, so 2049 inputs at the
+/// cap pass 2^64 - 1. The overflow is refused naming the input, never wrapped or clamped.
+#[test]
+fn totals_that_would_overflow_are_refused_naming_the_input() {
+    const CAP: u64 = 1 << 53;
+    let d = tmp();
+    let p = d.path();
+    src_tree(p);
+    ok(&layer_args("l.tgz", "l.json"), p);
+    let mut desc = descriptor(&p.join("l.json"));
+    for field in ["size", "uncompressed_size", "entries", "files"] {
+        desc[field] = serde_json::json!(CAP);
+    }
+    fs::write(p.join("big.json"), desc.to_string()).unwrap();
+    let many = vec!["big.json"; 2049];
+    let overflow = |err: &str, names: &str| {
+        assert!(
+            err.contains(names) && err.contains("2^64 - 1"),
+            "{names}: {err}"
+        );
+    };
+    // report and validate: descriptor totals
+    let err = fails(&[&["report"][..], &many].concat(), p);
+    overflow(&err, "big.json: size 9007199254740992");
+    fs::write(p.join("plan.json"), b"{}").unwrap();
+    let err = fails(
+        &[&["validate", "--plan", "plan.json"][..], &many].concat(),
+        p,
+    );
+    overflow(&err, "big.json");
+    // validate, report --html and autogroup: the plan's package sizes
+    let sizes: serde_json::Map<String, serde_json::Value> = (0..2049)
+        .map(|i| (format!("p{i}"), serde_json::json!(CAP)))
+        .collect();
+    let plan = serde_json::json!({"package_bytes": sizes});
+    fs::write(p.join("sizes.json"), plan.to_string()).unwrap();
+    for args in [
+        &["validate", "--plan", "sizes.json"][..],
+        &["report", "--html", "--plan", "sizes.json"],
+        &["autogroup", "--plan", "sizes.json", "--budget", "3"],
+    ] {
+        overflow(&fails(args, p), "sizes.json (package_bytes)");
+    }
+    // autogroup --packages: sizes there have no cap of their own
+    let list = serde_json::json!({"packages": [
+        {"name": "a", "bytes": u64::MAX}, {"name": "b", "bytes": 1}]});
+    fs::write(p.join("list.json"), list.to_string()).unwrap();
+    let err = fails(
+        &["autogroup", "--packages", "list.json", "--budget", "3"],
+        p,
+    );
+    overflow(&err, "list.json: package b");
+    // merge: the merged descriptor's `skipped` and package totals
+    let input = raw_layer(p, "dir", &raw_tar(&[("app/", b'5', "", b"")]));
+    let mut dd = descriptor(&p.join("dir.json"));
+    dd["skipped"] = serde_json::json!(CAP);
+    fs::write(p.join("dir.json"), dd.to_string()).unwrap();
+    let inputs = vec![input.as_str(); 2049];
+    let err = merge_fails(p, &inputs);
+    overflow(&err, "dir.json: skipped");
+    // diff: a report whose layer sizes do not add up
+    let report = ok(&["report", "--json", "l.json", "l.json"], p);
+    let mut r: serde_json::Value = serde_json::from_str(&report).unwrap();
+    for row in r["layers"].as_array_mut().unwrap() {
+        row["compressed_bytes"] = serde_json::json!(u64::MAX);
+    }
+    fs::write(p.join("r.json"), r.to_string()).unwrap();
+    let err = fails(&["diff", "r.json", "r.json"], p);
+    overflow(&err, "r.json: layer");
 }

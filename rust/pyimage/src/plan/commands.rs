@@ -19,6 +19,7 @@ use super::report;
 use super::resolve::{human_bytes, resolve, DescriptorArg, PackageSizes};
 use super::snippet::layer_tier_snippet;
 use super::validate::{validate, ValidateOptions};
+use crate::descriptor::add_checked;
 
 /// What `pyimage validate` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -103,6 +104,7 @@ pub fn run_validate(args: &ValidateRequest) -> Result<ExitCode> {
     let descriptors = DescriptorArg::load_all(&args.descriptors)?;
     let layers = resolve(Some(&plan), &args.plan, &descriptors)?;
     let sizes = PackageSizes::collect(Some(&plan), &descriptors);
+    sizes.check_totals(&layers, &args.plan)?;
     let outcome = validate(
         &plan,
         &layers,
@@ -194,6 +196,7 @@ pub fn run_report(args: &ReportRequest) -> Result<ExitCode> {
         };
         if let Some(plan) = &plan {
             let sizes = PackageSizes::collect(Some(plan), &descriptors);
+            sizes.check_totals(&layers, &plan_path)?;
             let outcome = validate(
                 plan,
                 &layers,
@@ -233,6 +236,7 @@ fn plan_packages(
 ) -> Result<Vec<Package>> {
     let layers = resolve(Some(plan), plan_path, descriptors)?;
     let sizes = PackageSizes::collect(Some(plan), descriptors);
+    sizes.check_totals(&layers, plan_path)?;
     let mut names: BTreeSet<String> = BTreeSet::new();
     for l in &layers {
         if matches!(
@@ -282,8 +286,8 @@ fn kept_groups(plan: &Plan) -> Groups {
 }
 
 fn render_proposal(p: &Proposal, packages: &[Package], tier_name: &str, kept: &Groups) -> String {
-    // Display only: each group's sum is checked by autogroup; the whole may still not fit.
-    let total: u64 = packages.iter().fold(0u64, |a, p| a.saturating_add(p.bytes));
+    // fits: the sizes' total was checked (`plan_packages`, or when the list was read)
+    let total: u64 = packages.iter().map(|p| p.bytes).sum();
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -396,6 +400,17 @@ pub fn run_autogroup(args: &AutogroupRequest) -> Result<ExitCode> {
                 return Err(Error::Invalid("DESCRIPTOR arguments need --plan".into()));
             }
             let list = PackageList::load(list_path)?;
+            let mut total = 0u64;
+            for p in &list.packages {
+                add_checked(&mut total, p.bytes, || {
+                    format!(
+                        "{}: package {}: bytes {}",
+                        list_path.display(),
+                        p.name,
+                        p.bytes
+                    )
+                })?;
+            }
             let budget = args
                 .budget
                 .ok_or_else(|| Error::Invalid("--budget N is required with --packages".into()))?;

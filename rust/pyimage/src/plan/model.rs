@@ -365,6 +365,12 @@ impl PackageList {
     }
 }
 
+/// The plan loader as a fuzz target: parses `text` (a plan file's content), whatever it is.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn fuzz_plan(text: &str) {
+    let _ = Plan::parse(text, Path::new("fuzz.json"));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::model::{normalize_name, DescriptorRef, LayerKind, Plan};
-use crate::descriptor::Descriptor;
+use crate::descriptor::{add_checked, check_descriptor_totals, Descriptor};
 use crate::error::{Error, Result};
 
 /// A descriptor argument with the path it was given as.
@@ -17,9 +17,10 @@ pub(super) struct DescriptorArg {
 }
 
 impl DescriptorArg {
-    /// Reads all descriptor arguments, in order.
+    /// Reads all descriptor arguments, in order, checking that their sizes and counts add up
+    /// without overflow.
     pub(super) fn load_all(paths: &[PathBuf]) -> Result<Vec<DescriptorArg>> {
-        paths
+        let all = paths
             .iter()
             .map(|p| {
                 Ok(DescriptorArg {
@@ -27,7 +28,9 @@ impl DescriptorArg {
                     descriptor: Descriptor::read(p)?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        check_descriptor_totals(all.iter().map(|d| (d.path.as_path(), &d.descriptor)))?;
+        Ok(all)
     }
 }
 
@@ -75,6 +78,43 @@ impl PackageSizes {
             }
         }
         PackageSizes(map)
+    }
+
+    /// Checks that every package size, and each layer's share of them, adds up without
+    /// overflow, so sums over any packages or layers can be taken unchecked. `plan` names
+    /// where the sizes come from.
+    pub(super) fn check_totals(&self, layers: &[ResolvedLayer], plan: &Path) -> Result<()> {
+        let source = || {
+            format!(
+                "{} (package_bytes) or the descriptors' packages",
+                plan.display()
+            )
+        };
+        let mut all = 0u64;
+        for (name, v) in &self.0 {
+            add_checked(&mut all, *v, || {
+                format!("{}: package {name}: {v} bytes", source())
+            })?;
+        }
+        let mut layer_total = 0u64;
+        for l in layers {
+            let mut one = 0u64;
+            let bytes = match &l.descriptor {
+                Some(d) => d.descriptor.uncompressed_size,
+                None => {
+                    for p in &l.packages {
+                        add_checked(&mut one, self.get(p), || {
+                            format!("{}: layer {}: package {p}", source(), l.group)
+                        })?;
+                    }
+                    one
+                }
+            };
+            add_checked(&mut layer_total, bytes, || {
+                format!("{}: layer {} ({bytes} bytes)", source(), l.group)
+            })?;
+        }
+        Ok(())
     }
 
     /// Size of a package, 0 when unknown.

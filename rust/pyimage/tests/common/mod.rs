@@ -107,11 +107,8 @@ pub fn make_tree(root: &Path, file_mode: u32, exec_mode: u32) {
     );
     fs::create_dir_all(root.join("pkg/empty")).unwrap();
     symlink("mod.py", root.join("pkg/alias.py")).unwrap();
-    symlink(
-        format!("../{}", "g".repeat(150)),
-        root.join("pkg/data/longlink"),
-    )
-    .unwrap();
+    // a link target too long for the ustar header (a PAX `linkpath`), to an existing entry
+    symlink(format!("../{long}"), root.join("pkg/data/longlink")).unwrap();
     for d in ["pkg", "pkg/data", "pkg/lib", "pkg/empty", "pkg/__pycache__"] {
         fs::set_permissions(root.join(d), fs::Permissions::from_mode(exec_mode)).unwrap();
     }
