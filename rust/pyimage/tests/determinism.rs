@@ -39,8 +39,14 @@ fn data(seed: u64, len: usize) -> Vec<u8> {
     out
 }
 
-/// ~11 MiB: 600 small files, 3 big ones (two 8 MiB zstd jobs, many gzip blocks).
+/// ~14 MiB: 600 small files, 3 big ones and a very repetitive one (two 8 MiB zstd jobs, seven
+/// gzip blocks, some of which shrink more than 8:1 and are deflated again one level higher).
 fn make_big_tree(root: &Path, file_mode: u32, exec_mode: u32) {
+    write(
+        &root.join("big/repeat.py"),
+        &b"value = compute(x)  # the same line again\n".repeat(80_000),
+        file_mode,
+    );
     for i in 0..600u64 {
         write(
             &root.join(format!("pkg{}/sub{}/m{i}.py", i % 7, i % 13)),
@@ -89,7 +95,7 @@ fn identical_across_threads_runs_paths_and_modes() {
     make_big_tree(&p.join("other/place/b"), 0o600, 0o700);
     for c in ["gzip", "zstd", "none"] {
         let (reference, rdesc) = run_layer(p, "a", c, "1", &format!("{c}.t1"));
-        for t in ["2", "3", "8"] {
+        for t in ["2", "3", "8", "64"] {
             let (b, desc) = run_layer(p, "a", c, t, &format!("{c}.t{t}"));
             assert!(
                 b == reference,
