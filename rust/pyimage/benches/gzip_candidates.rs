@@ -7,8 +7,9 @@
 //! run time, so load from other processes barely moves it) and that CPU time against the CPU
 //! time of `gzip -6`. Every output is inflated again and compared with the input.
 //!
-//! `cargo bench --bench gzip_candidates -- TAR...` (tools/bench/gzip_candidates.sh makes the
-//! tars of both benchmark trees and runs this).
+//! `cargo bench --bench gzip_candidates -- TAR...`; the tars measured in docs/performance.md
+//! are the tool's own (`pyimage layer --compression none`) of both benchmark trees.
+//! `GZIP_CANDIDATES=adaptive` keeps only the candidates whose name contains that text.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
