@@ -142,7 +142,7 @@ pub(crate) struct LayerArgs {
     /// Blob compression.
     #[arg(long, value_enum, default_value_t = CompressionArg::Gzip)]
     compression: CompressionArg,
-    /// Compression level (gzip 0-9, default 6; zstd 1-22, default 3; none 0).
+    /// Compression level (gzip 0-9 as libdeflate's, default 6; zstd 1-22, default 3; none 0).
     #[arg(long, value_name = "N")]
     level: Option<i32>,
     /// Worker threads; 0 or absent means all available cores. Never changes the output bytes.

@@ -149,6 +149,58 @@ fn gzip_layer_reads_identically_everywhere() {
     assert!(listing.contains(&format!("app/long_link -> /app/{}", "z".repeat(300))));
 }
 
+/// A gzip layer of several 2 MiB members, one of them redone one level higher (a block that
+/// shrinks more than 8:1), inflates with GNU gzip and Python's gzip module to exactly the tar
+/// `--compression none` writes for the same input.
+#[test]
+fn multi_member_gzip_inflates_with_gzip_and_python() {
+    require("gzip");
+    require("python3");
+    let d = tmp();
+    let p = d.path();
+    // ~5 MiB of varied bytes (little redundancy) then ~3 MiB of one repeated line
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let varied: Vec<u8> = (0..5 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            b"abcdefghijklmnopqrstuvwxyz0123456789_()\n"[(x % 40) as usize]
+        })
+        .collect();
+    write(&p.join("t/a/varied.txt"), &varied, 0o644);
+    write(
+        &p.join("t/b/repeat.py"),
+        &b"value = compute(x)\n".repeat(150_000),
+        0o644,
+    );
+    for c in ["gzip", "none"] {
+        let args = ["layer", "--tree", "t=/app", "--compression", c, "--output"];
+        let mut args = args.to_vec();
+        args.extend([
+            c,
+            "--descriptor",
+            if c == "gzip" { "g.json" } else { "n.json" },
+        ]);
+        ok(&args, p);
+    }
+    let tar = fs::read(p.join("none")).unwrap();
+    let gz = fs::read(p.join("gzip")).unwrap();
+    let members = gz
+        .windows(10)
+        .filter(|w| w == &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    assert!(members.count() >= 5, "expected one member per 2 MiB block");
+    sh("gzip -dc gzip > by_gzip", p);
+    assert!(fs::read(p.join("by_gzip")).unwrap() == tar, "gzip -dc");
+    sh(
+        "python3 -c \"import gzip,sys\nsys.stdout.buffer.write(gzip.open('gzip').read())\" > by_py",
+        p,
+    );
+    assert!(fs::read(p.join("by_py")).unwrap() == tar, "Python's gzip");
+    let desc = descriptor(&p.join("g.json"));
+    assert_eq!(desc["diff_id"], descriptor(&p.join("n.json"))["digest"]);
+}
+
 #[test]
 fn zstd_layer_reads_identically_everywhere() {
     let d = tmp();
