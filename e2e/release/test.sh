@@ -181,10 +181,12 @@ OUTPUT_BASE="$(cd "$WS" && ubazel info output_base 2>"$LOG/info.log")"
 BIN_DIR="$(cd "$WS" && ubazel info bazel-bin 2>>"$LOG/info.log")"
 EXTERNAL="$OUTPUT_BASE/external"
 LAYERS_DIR="$BIN_DIR/app/layers_layers"
+# The interpreter layer is declared once per runtime, in the module's own package.
+INTERPRETER_DIR="$BIN_DIR/external/rules_pyimage~/py/private/interpreter_layer"
 HUB="@@rules_pyimage~~pyimage~pyimage_toolchains"
 # The layers of //app:layers (also those a previous run left in the output base).
-layer_files() { find "$LAYERS_DIR" -name '*.tar*' 2>/dev/null; }
-rm_layers() { rm -rf "$LAYERS_DIR"; }
+layer_files() { find "$LAYERS_DIR" "$INTERPRETER_DIR" -name '*.tar*' 2>/dev/null; }
+rm_layers() { rm -rf "$LAYERS_DIR" "$INTERPRETER_DIR"; }
 no_layers() { [ -z "$(layer_files)" ]; }
 
 # expect_failure NAME LOG PATTERN...: the build failed, its output has every pattern,
@@ -319,7 +321,7 @@ mapfile -t SMOKE_LAYERS < <(cd "$SMOKE" && "$BAZEL" cquery --output=files //app:
 if [ "$rc" = 0 ] && [ "${#SMOKE_LAYERS[@]}" -ge 5 ]; then
   same=0 differ=""
   for f in "${SMOKE_LAYERS[@]}"; do
-    mine="$LAYERS_DIR/$(basename "$f")"
+    mine="$(layer_files | grep -m1 "/$(basename "$f")\$")"
     if cmp -s "$f" "$mine"; then same=$((same + 1)); else differ+=" $(basename "$f")"; fi
     printf '  %s  %s\n' "$(sha256sum <"$mine" | cut -c1-16)" "$(basename "$f")"
   done

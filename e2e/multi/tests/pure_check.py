@@ -22,7 +22,7 @@ import sys
 
 NATIVE_SUFFIXES = ("_x86_64", "_aarch64")
 SAME = ["six", "pip", "common"]
-DIFFERENT = ["python", "web"]
+DIFFERENT = ["interpreter", "web"]
 
 
 def fragment_paths(aquery):
